@@ -1,9 +1,99 @@
-// PLACEHOLDER: owned by the helper building `talkgate gateway`; replaced before this lands.
-import { Command } from 'commander';
+/**
+ * `talkgate gateway [--config FILE] [--check]`: the talk gateway (issue 4, classical mode).
+ * Without --config it runs the bundled one-machine default (examples/gateway-default.toml).
+ * SIGHUP reloads policy, directory, hosts and limits; SIGINT/SIGTERM stop it.
+ */
+import { Command, Option } from 'commander';
+import { systemClock } from '../shared/clock.js';
+import { createLogger, type LogFormat } from '../observability/logger.js';
+import { defaultGatewayConfigPath, loadGatewayConfigFile, type ConfigResult } from '../config/load-gateway-config.js';
+import { GatewayRuntime } from '../gateway/io/gateway-runtime.js';
+import type { GatewayConfig } from '../config/gateway-config.js';
+
+interface GatewayOptions {
+  config?: string;
+  check?: boolean;
+  logLevel: string;
+  logFormat: LogFormat;
+}
 
 export function command(): Command {
-  return new Command('gateway').action(() => {
-    process.stderr.write('talkgate gateway: not built yet\n');
-    process.exitCode = 2;
+  return new Command('gateway')
+    .description('talk gateway for a firewall: relays talk calls between the inside and the outside')
+    .option('-c, --config <file>', 'TOML configuration (default: the bundled one-machine example)')
+    .option('--check', 'validate the configuration, print errors, and exit (0 valid, 1 invalid)')
+    .option('--log-level <level>', 'pino level: debug, info, warn, error', 'info')
+    .addOption(new Option('--log-format <format>', 'log line format').choices(['json', 'syslog']).default('json'))
+    .action(async (opts: GatewayOptions) => {
+      process.exitCode = await runGateway(opts);
+    });
+}
+
+function load(path: string): ConfigResult {
+  return loadGatewayConfigFile(path);
+}
+
+async function runGateway(opts: GatewayOptions): Promise<number> {
+  const path = opts.config ?? defaultGatewayConfigPath();
+  const loaded = load(path);
+  if (!loaded.ok) {
+    for (const e of loaded.errors) process.stderr.write(`${e}\n`);
+    return 1;
+  }
+  if (opts.check === true) {
+    process.stdout.write(`${path}: configuration is valid (mode ${loaded.config.mode})\n`);
+    return 0;
+  }
+  const logger = createLogger({ name: 'talkgate-gateway', format: opts.logFormat, level: opts.logLevel });
+  let rt: GatewayRuntime;
+  try {
+    rt = await GatewayRuntime.start({ config: loaded.config, clock: systemClock, logger });
+  } catch (err: unknown) {
+    process.stderr.write(`talkgate gateway: cannot start: ${(err as Error).message}\n`);
+    return 1;
+  }
+  try {
+    dropPrivileges(loaded.config);
+  } catch (err: unknown) {
+    process.stderr.write(`talkgate gateway: cannot drop privileges: ${(err as Error).message}\n`);
+    await rt.stop();
+    return 1;
+  }
+  logger.info({ config: path, faces: rt.faces(), admin: rt.adminAddress() }, 'gateway running');
+
+  return new Promise<number>((resolve) => {
+    const onHup = (): void => {
+      const next = load(path);
+      if (!next.ok) {
+        logger.warn({ errors: next.errors }, 'reload rejected: configuration invalid, keeping the running one');
+        return;
+      }
+      const warnings = rt.reload(next.config);
+      logger.info({ warnings }, 'configuration reloaded');
+    };
+    const onStop = (signal: string): void => {
+      process.off('SIGHUP', onHup);
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      logger.info({ signal }, 'gateway stopping');
+      void rt.stop().then(() => resolve(0));
+    };
+    const onInt = (): void => onStop('SIGINT');
+    const onTerm = (): void => onStop('SIGTERM');
+    process.on('SIGHUP', onHup);
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
   });
+}
+
+/** Started as root: after binding, switch to [privileges] user/group (group first). */
+function dropPrivileges(config: GatewayConfig): void {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
+  const p = config.privileges;
+  if (p === undefined) return;
+  if (p.group !== undefined && typeof process.setgid === 'function') process.setgid(p.group);
+  // process.initgroups (POSIX) is missing from @types/node 20: reach it through a narrow cast.
+  const initgroups = (process as unknown as { initgroups?: (user: string, extraGroup: string) => void }).initgroups;
+  if (p.group !== undefined && typeof initgroups === 'function') initgroups.call(process, p.user, p.group);
+  if (typeof process.setuid === 'function') process.setuid(p.user);
 }

@@ -1,9 +1,47 @@
-// PLACEHOLDER: owned by the helper building `talkgate middlebox`; replaced before this lands.
+/** `talkgate middlebox --config FILE`: PCP/NAT-PMP server programming nftables. */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { NftRunner } from '../firewall/nft-runner.js';
+import { parseMiddleboxConfig } from '../pcp/middlebox-config.js';
+import { PcpServer } from '../pcp/pcp-server.js';
+import { systemClock } from '../shared/clock.js';
 
 export function command(): Command {
-  return new Command('middlebox').action(() => {
-    process.stderr.write('talkgate middlebox: not built yet\n');
-    process.exitCode = 2;
-  });
+  return new Command('middlebox')
+    .description('PCP (RFC 6887) / NAT-PMP server on the inside address that programs nftables')
+    .requiredOption('--config <file>', 'TOML configuration')
+    .option('--quiet', 'log only errors')
+    .action(async (opts: { config: string; quiet?: boolean }) => {
+      let settings;
+      try {
+        settings = parseMiddleboxConfig(readFileSync(opts.config, 'utf8'));
+      } catch (e) {
+        process.stderr.write(`talkgate middlebox: ${(e as Error).message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const log = (line: string): void => {
+        if (opts.quiet !== true || /fail|error/i.test(line)) process.stderr.write(`[middlebox ${new Date().toISOString()}] ${line.replace(/[^\x20-\x7e]/g, '?')}\n`);
+      };
+      const server = new PcpServer({ ...settings, nft: new NftRunner(), clock: systemClock, log });
+      try {
+        await server.start();
+      } catch (e) {
+        process.stderr.write(`talkgate middlebox: ${(e as Error).message}\n`);
+        await server.stop().catch(() => undefined);
+        process.exitCode = 1;
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          process.off('SIGINT', done);
+          process.off('SIGTERM', done);
+          resolve();
+        };
+        process.on('SIGINT', done);
+        process.on('SIGTERM', done);
+      });
+      await server.stop();
+      process.exitCode = 0;
+    });
 }

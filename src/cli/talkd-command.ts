@@ -1,9 +1,96 @@
-// PLACEHOLDER: owned by the helper building `talkgate talkd`; replaced before this lands.
-import { Command } from 'commander';
+/** `talkgate talkd`: the talk daemon (ntalk udp/518, otalk udp/517), standalone, inetd or systemd. */
+import { hostname } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { NTALK_PORT, OTALK_PORT, MAX_IDLE_MS } from '../protocol/constants.js';
+import { createLogger, logFileStream, type LogFormat } from '../observability/logger.js';
+import { DEFAULT_MAX_INVITATIONS, DEFAULT_RATE_PER_SECOND } from '../daemon/daemon-limits.js';
+import { runTalkd, systemdListenFds } from '../daemon/run-talkd.js';
+import { DEFAULT_DEV_DIR, DEFAULT_UTMP_PATH } from '../daemon/utmp.js';
+
+function intIn(min: number, max: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+interface RawOptions {
+  port: number;
+  otalkPort: number;
+  ntalk: boolean;
+  otalk: boolean;
+  bind: string;
+  utmp: string;
+  devDir: string;
+  maxInvitations: number;
+  rate: number;
+  user: string;
+  group: string;
+  hostname: string;
+  inetd: boolean;
+  maxIdle: number;
+  logFormat: LogFormat;
+  logLevel: string;
+  logFile?: string;
+}
 
 export function command(): Command {
-  return new Command('talkd').action(() => {
-    process.stderr.write('talkgate talkd: not built yet\n');
-    process.exitCode = 2;
-  });
+  return new Command('talkd')
+    .description(
+      'talk daemon: ntalk (udp/518) and otalk (udp/517). Standalone by default; --inetd for an inetd ' +
+        '"wait" service (socket on fd 0); systemd socket activation is detected from LISTEN_FDS.',
+    )
+    .option('--port <n>', 'ntalk UDP port', intIn(0, 65535), NTALK_PORT)
+    .option('--otalk-port <n>', 'otalk UDP port', intIn(0, 65535), OTALK_PORT)
+    .option('--no-ntalk', 'do not serve ntalk')
+    .option('--no-otalk', 'do not serve otalk')
+    .option('--bind <addr>', 'IPv4 address to bind (standalone)', '0.0.0.0')
+    .option('--utmp <path>', 'utmp file listing logged-in users', DEFAULT_UTMP_PATH)
+    .addOption(new Option('--dev-dir <path>', 'directory of the tty devices').default(DEFAULT_DEV_DIR).hideHelp())
+    .option('--max-invitations <n>', 'invitation table bound', intIn(1, 1_000_000), DEFAULT_MAX_INVITATIONS)
+    .option('--rate <n>', 'requests per second allowed per source address', intIn(1, 1_000_000), DEFAULT_RATE_PER_SECOND)
+    .option('--user <name>', 'user to run as after binding (when started as root)', 'nobody')
+    .option('--group <name>', 'group to run as after binding (must be able to write ttys)', 'tty')
+    .option('--hostname <name>', 'host name shown in announcements', hostname())
+    .option('--inetd', 'run under inetd (wait mode): the UDP socket is fd 0; exit when idle', false)
+    .option('--max-idle <seconds>', 'inetd mode: exit after this long without packets', intIn(1, 86_400), MAX_IDLE_MS / 1000)
+    .addOption(new Option('--log-format <format>', 'log format').choices(['json', 'syslog']).default('json'))
+    .addOption(
+      new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    )
+    .option('--log-file <path>', 'append logs to this file instead of stderr (useful under inetd)')
+    .action(async (o: RawOptions) => {
+      const logger = createLogger({
+        name: 'talkgate-talkd',
+        format: o.logFormat,
+        level: o.logLevel,
+        ...(o.logFile !== undefined ? { destination: logFileStream(o.logFile) } : {}),
+      });
+      const mode = o.inetd ? 'inetd' : systemdListenFds(process.env, process.pid) !== undefined ? 'systemd' : 'standalone';
+      try {
+        await runTalkd({
+          ntalkPort: o.ntalk ? o.port : undefined,
+          otalkPort: o.otalk ? o.otalkPort : undefined,
+          bind: o.bind,
+          utmpPath: o.utmp,
+          devDir: o.devDir,
+          maxInvitations: o.maxInvitations,
+          ratePerSecond: o.rate,
+          user: o.user,
+          group: o.group,
+          hostname: o.hostname,
+          mode,
+          maxIdleMs: o.maxIdle * 1000,
+          logger,
+        });
+        process.exitCode = 0;
+      } catch (err: unknown) {
+        logger.fatal({ err: err instanceof Error ? err.message : String(err) }, 'talkd failed');
+        process.stderr.write(`talkgate talkd: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exitCode = 1;
+      }
+    });
 }

@@ -1,0 +1,206 @@
+/**
+ * The `talkgate gateway` configuration: the TOML schema (zod), validated once at load time into
+ * a typed, normalised {@link GatewayConfig}. Every limit has a named default below.
+ */
+import { z } from 'zod';
+import { isIPv4 } from '../protocol/wire.js';
+import { parseCidr, type Ipv4Cidr } from '../gateway/ipv4-cidr.js';
+import { NTALK_PORT, OTALK_PORT } from '../protocol/constants.js';
+
+/** Default admin listener: loopback only (issue 4 "admin listener (loopback by default)"). */
+export const DEFAULT_ADMIN_LISTEN = '127.0.0.1:9518';
+/** Default relay port range (issue 4 example). */
+export const DEFAULT_RELAY_PORTS = '40000-40999';
+/** Default relay idle timeout, seconds. */
+export const DEFAULT_IDLE_TIMEOUT_S = 600;
+/** Default maximum call duration, seconds (4 h). */
+export const DEFAULT_MAX_DURATION_S = 14_400;
+/** Default cap on concurrent calls. */
+export const DEFAULT_MAX_CALLS = 256;
+/** Default per-source control-request rate: requests per second, sustained. */
+export const DEFAULT_RATE_PER_SECOND = 20;
+/** Default per-source burst (token bucket size). */
+export const DEFAULT_RATE_BURST = 40;
+/** Upper bound on configured concurrent calls (the call table is bounded by it). */
+export const MAX_CONFIGURABLE_CALLS = 100_000;
+
+const ipv4 = z.string().refine(isIPv4, { message: 'must be a dotted-quad IPv4 address' });
+const cidr = z.string().refine((s) => parseCidr(s) !== undefined, { message: 'must be an IPv4 network like 10.1.0.0/24' });
+const port = z.number().int().min(1).max(65_535);
+const seconds = z.number().positive().max(7 * 24 * 3600);
+const hostName = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/;
+const hostsTable = z.record(z.string().regex(hostName, 'must be a host name'), ipv4);
+const userName = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
+
+const daemonPorts = z.strictObject({ ntalk: port.default(NTALK_PORT), otalk: port.default(OTALK_PORT) });
+
+const side = z.strictObject({
+  address: ipv4,
+  interface: z.string().min(1).max(15).optional(),
+  hosts: hostsTable.default({}),
+  /** Ports of the talk daemons on this side that the gateway calls. */
+  daemon_ports: daemonPorts.prefault({}),
+});
+
+const portRange = z.string().transform((s, ctx) => {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(s);
+  const min = m ? Number(m[1]) : NaN;
+  const max = m ? Number(m[2]) : NaN;
+  if (!m || min < 1 || max > 65_535 || min > max) {
+    ctx.addIssue({ code: 'custom', message: 'must be a port range like "40000-40999" (low <= high, 1-65535)' });
+    return z.NEVER;
+  }
+  return { min, max };
+});
+
+const directoryTarget = z.string().regex(/^[^@%\s]{1,31}@[A-Za-z0-9.-]{1,253}$/, 'must be "user@host"');
+
+const policyRule = z.strictObject({
+  action: z.enum(['allow', 'deny']),
+  direction: z.enum(['inbound', 'outbound', 'any']).default('any'),
+  user: z.string().regex(userName, 'must be a login name or "*"').or(z.literal('*')).default('*'),
+  remote: z
+    .string()
+    .refine((s) => s === '*' || parseCidr(s) !== undefined || hostName.test(s), {
+      message: 'must be "*", an IPv4 network (CIDR) or a host name',
+    })
+    .default('*'),
+});
+
+/** The raw TOML shape (snake_case keys as written in the file). */
+export const gatewayConfigSchema = z.strictObject({
+  mode: z.enum(['classical', 'transparent', 'pinhole']).default('classical'),
+  inside: side.extend({
+    networks: z.array(cidr).min(1),
+    /** Inbound callers may name inside hosts directly (`alice%host`). */
+    allow_host_names: z.boolean().default(false),
+  }),
+  outside: side.extend({
+    /** Resolve outside names not in `hosts` through the system resolver (outside context). */
+    dns: z.boolean().default(true),
+  }),
+  ports: z.strictObject({ ntalk: port.default(NTALK_PORT), otalk: port.default(OTALK_PORT) }).prefault({}),
+  relay: z
+    .strictObject({
+      ports: portRange.prefault(DEFAULT_RELAY_PORTS),
+      idle_timeout: seconds.default(DEFAULT_IDLE_TIMEOUT_S),
+      max_duration: seconds.default(DEFAULT_MAX_DURATION_S),
+      sanitize: z.boolean().default(true),
+    })
+    .prefault({}),
+  directory: z.record(z.string().regex(userName, 'must be a login name'), directoryTarget).default({}),
+  policy: z.array(policyRule).default([]),
+  limits: z
+    .strictObject({
+      max_calls: z.number().int().min(1).max(MAX_CONFIGURABLE_CALLS).default(DEFAULT_MAX_CALLS),
+      rate: z.number().positive().max(1_000_000).default(DEFAULT_RATE_PER_SECOND),
+      burst: z.number().int().min(1).max(1_000_000).default(DEFAULT_RATE_BURST),
+    })
+    .prefault({}),
+  audit: z.strictObject({ file: z.string().min(1) }).optional(),
+  admin: z
+    .strictObject({
+      listen: z
+        .string()
+        .regex(/^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}):(\d{1,5})$/, 'must be "address:port"')
+        .or(z.literal('off')),
+    })
+    .default({ listen: DEFAULT_ADMIN_LISTEN }),
+  privileges: z.strictObject({ user: z.string().min(1), group: z.string().min(1).optional() }).optional(),
+});
+
+export type RawGatewayConfig = z.infer<typeof gatewayConfigSchema>;
+
+/** One policy rule, normalised. */
+export interface PolicyRule {
+  readonly action: 'allow' | 'deny';
+  readonly direction: 'inbound' | 'outbound' | 'any';
+  /** Inside user login, or '*'. */
+  readonly user: string;
+  /** '*' | a network | a host name (matched against the remote's name or its table address). */
+  readonly remote: { kind: 'any' } | { kind: 'cidr'; cidr: Ipv4Cidr } | { kind: 'host'; name: string };
+}
+
+export interface SideConfig {
+  readonly address: string;
+  readonly interface?: string;
+  /** Static name → IPv4 table for this side's name context. */
+  readonly hosts: ReadonlyMap<string, string>;
+  readonly daemonPorts: { readonly ntalk: number; readonly otalk: number };
+}
+
+/** The validated configuration the gateway runs with. */
+export interface GatewayConfig {
+  readonly mode: 'classical' | 'transparent' | 'pinhole';
+  readonly inside: SideConfig & { readonly networks: readonly Ipv4Cidr[]; readonly allowHostNames: boolean };
+  readonly outside: SideConfig & { readonly dns: boolean };
+  readonly ports: { readonly ntalk: number; readonly otalk: number };
+  readonly relay: {
+    readonly ports: { readonly min: number; readonly max: number };
+    readonly idleTimeoutMs: number;
+    readonly maxDurationMs: number;
+    readonly sanitize: boolean;
+  };
+  /** login → { user, host } (host resolved in the context of the side the user lives on). */
+  readonly directory: ReadonlyMap<string, { readonly user: string; readonly host: string }>;
+  readonly policy: readonly PolicyRule[];
+  readonly limits: { readonly maxCalls: number; readonly ratePerSecond: number; readonly burst: number };
+  readonly audit?: { readonly file: string };
+  /** undefined when `listen = "off"`. */
+  readonly admin?: { readonly host: string; readonly port: number };
+  readonly privileges?: { readonly user: string; readonly group?: string };
+}
+
+function lowerMap(rec: Record<string, string>): Map<string, string> {
+  return new Map(Object.entries(rec).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+/** Normalises a schema-validated raw config. Throws nothing: cross-field checks live in the loader. */
+export function normaliseGatewayConfig(raw: RawGatewayConfig): GatewayConfig {
+  const side = (s: RawGatewayConfig['inside'] | RawGatewayConfig['outside']): SideConfig => ({
+    address: s.address,
+    ...(s.interface !== undefined ? { interface: s.interface } : {}),
+    hosts: lowerMap(s.hosts),
+    daemonPorts: { ntalk: s.daemon_ports.ntalk, otalk: s.daemon_ports.otalk },
+  });
+  const adminMatch = raw.admin.listen === 'off' ? null : /^(.+):(\d+)$/.exec(raw.admin.listen);
+  return {
+    mode: raw.mode,
+    inside: {
+      ...side(raw.inside),
+      networks: raw.inside.networks.map((c) => parseCidr(c) as Ipv4Cidr),
+      allowHostNames: raw.inside.allow_host_names,
+    },
+    outside: { ...side(raw.outside), dns: raw.outside.dns },
+    ports: { ntalk: raw.ports.ntalk, otalk: raw.ports.otalk },
+    relay: {
+      ports: raw.relay.ports,
+      idleTimeoutMs: raw.relay.idle_timeout * 1000,
+      maxDurationMs: raw.relay.max_duration * 1000,
+      sanitize: raw.relay.sanitize,
+    },
+    directory: new Map(
+      Object.entries(raw.directory).map(([login, target]) => {
+        const at = target.lastIndexOf('@');
+        return [login, { user: target.slice(0, at), host: target.slice(at + 1).toLowerCase() }];
+      }),
+    ),
+    policy: raw.policy.map((r) => ({
+      action: r.action,
+      direction: r.direction,
+      user: r.user,
+      remote:
+        r.remote === '*'
+          ? { kind: 'any' as const }
+          : parseCidr(r.remote) !== undefined
+            ? { kind: 'cidr' as const, cidr: parseCidr(r.remote) as Ipv4Cidr }
+            : { kind: 'host' as const, name: r.remote.toLowerCase() },
+    })),
+    limits: { maxCalls: raw.limits.max_calls, ratePerSecond: raw.limits.rate, burst: raw.limits.burst },
+    ...(raw.audit !== undefined ? { audit: { file: raw.audit.file } } : {}),
+    ...(adminMatch ? { admin: { host: adminMatch[1] as string, port: Number(adminMatch[2]) } } : {}),
+    ...(raw.privileges !== undefined
+      ? { privileges: { user: raw.privileges.user, ...(raw.privileges.group !== undefined ? { group: raw.privileges.group } : {}) } }
+      : {}),
+  };
+}

@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ManualClock } from '../../shared/clock.js';
+import { AuditLog, AUDIT_MAX_LINE_BYTES } from './audit-log.js';
+
+const CHILD_ENV = 'TALKGATE_AUDIT_TEST_CHILD';
+
+// Child mode: record events until killed, announcing each record only after record() returned.
+if (process.env[CHILD_ENV] !== undefined) {
+  const log = AuditLog.open(process.env[CHILD_ENV]);
+  for (let i = 0; ; i++) {
+    log.record({ event: 'ended', callId: `call-${i}`, bytesIn: i, bytesOut: 2 * i, reason: 'peer-closed' });
+    fs.writeSync(1, `${i}\n`);
+  }
+}
+
+function tmpFile(): string {
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tg-audit-')), 'audit.jsonl');
+}
+
+test('AuditLog writes one JSON line per record with ts, event and callId first', () => {
+  const file = tmpFile();
+  const log = AuditLog.open(file, { clock: new ManualClock(0) });
+  log.record({ event: 'requested', callId: 'g1', caller: 'bob@198.51.100.7', callee: 'alice' });
+  log.record({ event: 'refused', callId: 'g2', reason: 'policy' });
+  log.close();
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  assert.equal(lines.length, 3);
+  assert.equal(lines[2], '');
+  assert.deepEqual(JSON.parse(lines[0]!), {
+    ts: '1970-01-01T00:00:00.000Z', event: 'requested', callId: 'g1', caller: 'bob@198.51.100.7', callee: 'alice',
+  });
+  assert.equal(Object.keys(JSON.parse(lines[1]!)).join(','), 'ts,event,callId,reason');
+  fs.rmSync(path.dirname(file), { recursive: true });
+});
+
+test('AuditLog sanitises peer text and bounds the line size', () => {
+  const file = tmpFile();
+  const log = AuditLog.open(file);
+  log.record({ event: 'requested', callId: 'g3', caller: 'ev\x1b[2Jil\u009b', tty: 'x'.repeat(10_000), nested: { a: { b: { c: { d: 1 } } } } });
+  log.record({ event: 'ended', callId: 'g4', ...Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`f${i}`, 'y'.repeat(250)])) });
+  log.close();
+  const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+  assert.equal(lines.length, 2);
+  const first = JSON.parse(lines[0]!) as Record<string, unknown>;
+  assert.equal(first['caller'], 'ev^[[2JilM-^[');
+  assert.ok((first['tty'] as string).length <= 257);
+  assert.deepEqual(first['nested'], { a: { b: '[…]' } });
+  for (const l of lines) assert.ok(Buffer.byteLength(l) + 1 <= AUDIT_MAX_LINE_BYTES);
+  const second = JSON.parse(lines[1]!) as Record<string, unknown>;
+  assert.equal(second['callId'], 'g4');
+  assert.ok(Array.isArray(second['truncated']));
+  fs.rmSync(path.dirname(file), { recursive: true });
+});
+
+test('AuditLog loses no record when the process is killed with SIGKILL right after record()', async () => {
+  const file = tmpFile();
+  const self = fileURLToPath(import.meta.url);
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--test'));
+  const child = spawn(process.execPath, [...execArgv, self], {
+    env: { ...process.env, [CHILD_ENV]: file },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let acked = -1;
+  let buf = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('child made no progress')), 20_000);
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) acked = Number(l);
+      if (acked >= 200 && !child.killed) {
+        child.kill('SIGKILL');
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  await new Promise((r) => child.once('exit', r));
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const last = lines.pop();
+  assert.equal(last, '', 'the file ends with a complete line');
+  assert.ok(lines.length >= acked + 1, `${lines.length} lines, ${acked + 1} acknowledged`);
+  lines.forEach((l, i) => {
+    const rec = JSON.parse(l) as Record<string, unknown>;
+    assert.equal(rec['callId'], `call-${i}`);
+    assert.equal(rec['bytesOut'], 2 * i);
+  });
+  fs.rmSync(path.dirname(file), { recursive: true });
+});

@@ -1,0 +1,78 @@
+/**
+ * Pure shaping of one audit record: sanitised, bounded, JSON-serialisable. Peer-supplied text
+ * (names, ttys) is rendered in caret notation so the log is safe to print on a terminal.
+ */
+
+/** Longest audit line in bytes (including the newline); beyond, optional fields are dropped. */
+export const AUDIT_MAX_LINE_BYTES = 4096;
+/** Longest string value kept in a field (characters, after sanitising). */
+export const AUDIT_MAX_STRING = 256;
+/** Deepest nesting of objects/arrays kept; deeper values become "[…]". */
+export const AUDIT_MAX_DEPTH = 3;
+/** Most keys per object / items per array kept. */
+export const AUDIT_MAX_KEYS = 32;
+
+/** C0, DEL and C1 controls → caret notation (`^[`, `^?`, `M-^[`); strings bounded. */
+export function sanitizeAuditString(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0x20) out += `^${String.fromCharCode(cp + 0x40)}`;
+    else if (cp === 0x7f) out += '^?';
+    else if (cp >= 0x80 && cp < 0xa0) out += `M-^${String.fromCharCode(cp - 0x40)}`;
+    else if (cp >= 0xd800 && cp <= 0xdfff) out += '\ufffd';
+    else out += ch;
+    if (out.length >= AUDIT_MAX_STRING) return `${out.slice(0, AUDIT_MAX_STRING)}…`;
+  }
+  return out;
+}
+
+function sanitizeValue(v: unknown, depth: number): unknown {
+  if (typeof v === 'string') return sanitizeAuditString(v);
+  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+  if (typeof v === 'boolean' || v === null) return v;
+  if (typeof v === 'bigint') return v.toString();
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object') return sanitizeAuditString(String(v));
+  if (depth >= AUDIT_MAX_DEPTH) return '[…]';
+  if (Array.isArray(v)) return v.slice(0, AUDIT_MAX_KEYS).map((x) => sanitizeValue(x, depth + 1) ?? null);
+  const out: Record<string, unknown> = {};
+  let n = 0;
+  for (const [k, x] of Object.entries(v)) {
+    if (n++ >= AUDIT_MAX_KEYS) break;
+    const sv = sanitizeValue(x, depth + 1);
+    if (sv !== undefined) out[sanitizeAuditString(k)] = sv;
+  }
+  return out;
+}
+
+/**
+ * Builds the object written for one record: `ts`, `event`, `callId` first, then the other fields
+ * sanitised. If the line would exceed AUDIT_MAX_LINE_BYTES, the largest extra fields are dropped
+ * (listed under `truncated`) until it fits.
+ */
+export function sanitizeAuditRecord(
+  ts: string,
+  rec: { event: string; callId: string; [k: string]: unknown },
+): Record<string, unknown> {
+  const { event, callId, ...rest } = rec;
+  const extra = sanitizeValue(rest, 0) as Record<string, unknown>;
+  delete extra['ts'];
+  const out: Record<string, unknown> = { ts, event: sanitizeAuditString(event), callId: sanitizeAuditString(callId), ...extra };
+  const dropped: string[] = [];
+  const size = (): number => Buffer.byteLength(JSON.stringify(out)) + 1;
+  while (size() > AUDIT_MAX_LINE_BYTES) {
+    let biggest: string | undefined;
+    let biggestLen = -1;
+    for (const k of Object.keys(out)) {
+      if (k === 'ts' || k === 'event' || k === 'callId' || k === 'truncated') continue;
+      const len = JSON.stringify(out[k]).length;
+      if (len > biggestLen) [biggest, biggestLen] = [k, len];
+    }
+    if (biggest === undefined) break;
+    delete out[biggest];
+    dropped.push(biggest);
+    out['truncated'] = dropped.slice(0, 8);
+  }
+  return out;
+}

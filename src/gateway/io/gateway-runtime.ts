@@ -1,0 +1,372 @@
+/**
+ * The classical gateway's I/O adapter: binds the control faces (ntalk/otalk on the inside and the
+ * outside address) and the gateway's own client sockets, decodes datagrams at the receive edge,
+ * feeds the pure {@link GatewaySessions} core and carries out its effects with the TCP relay,
+ * the resolver, the audit log, the logger and the metrics.
+ */
+import dgram from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { once } from 'node:events';
+import { Registry } from 'prom-client';
+import type { GatewayConfig } from '../../config/gateway-config.js';
+import {
+  decodeAnyCtlMsg,
+  decodeNtalkCtlResponse,
+  decodeOtalkCtlResponse,
+  encodeNtalkCtlMsg,
+  encodeNtalkCtlResponse,
+  encodeOtalkCtlMsg,
+  encodeOtalkCtlResponse,
+  requestTypeName,
+  AF_INET,
+} from '../../protocol/index.js';
+import { sanitizeText } from '../../shared/sanitize.js';
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../observability/logger.js';
+import { createGatewayMetrics, type GatewayMetrics } from '../../observability/metrics.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
+import { RelayManager, type RelayLogger } from '../relay/relay-manager.js';
+import { GatewaySessions } from '../session/gateway-sessions.js';
+import { RESOLVE_TIMEOUT_MS } from '../session/session-constants.js';
+import type { AnyRequest, Effect, SessionInput, Side, TalkProtocol } from '../session/session-types.js';
+import type { GatewayStatus } from '../gateway-status.js';
+
+const SIDES: readonly Side[] = ['inside', 'outside'];
+const PROTOCOLS: readonly TalkProtocol[] = ['ntalk', 'otalk'];
+/** Largest datagram read as a control message (bigger ones are malformed anyway; 84 is the max). */
+const MAX_CONTROL_DATAGRAM = 512;
+
+export interface GatewayRuntimeOptions {
+  readonly config: GatewayConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Metrics registry (a fresh one by default). */
+  readonly registry?: Registry;
+}
+
+type Key = `${Side}/${TalkProtocol}`;
+
+export class GatewayRuntime {
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #registry: Registry;
+  readonly #metrics: GatewayMetrics;
+  readonly #core: GatewaySessions;
+  readonly #relay: RelayManager;
+  readonly #faces = new Map<Key, dgram.Socket>();
+  readonly #clients = new Map<Key, dgram.Socket>();
+  readonly #callMeta = new Map<string, { direction: string; started: number }>();
+  #config: GatewayConfig;
+  #audit: AuditLog | undefined;
+  #admin: AdminServer | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  private constructor(opts: GatewayRuntimeOptions) {
+    this.#config = opts.config;
+    this.#clock = opts.clock;
+    this.#log = opts.logger;
+    this.#registry = opts.registry ?? new Registry();
+    this.#metrics = createGatewayMetrics(this.#registry);
+    this.#core = new GatewaySessions({ config: opts.config, clock: opts.clock });
+    this.#relay = new RelayManager({
+      portRange: opts.config.relay.ports,
+      maxRelays: opts.config.limits.maxCalls,
+      clock: opts.clock,
+      logger: opts.logger as unknown as RelayLogger,
+      events: {
+        onConnected: (callId, info) => this.#feed({ kind: 'dataPathConnected', callId, peer: info.peer, target: info.target }),
+        onEnded: (callId, info) => this.#feed({ kind: 'dataPathEnded', callId, ...info }),
+        onRefusedConnection: (callId, from) => this.#feed({ kind: 'dataPathRefused', callId, from }),
+      },
+    });
+  }
+
+  /** Binds every socket (faces, client sockets, admin) and opens the audit log. */
+  static async start(opts: GatewayRuntimeOptions): Promise<GatewayRuntime> {
+    const rt = new GatewayRuntime(opts);
+    try {
+      await rt.#bind();
+    } catch (err: unknown) {
+      await rt.stop();
+      throw err;
+    }
+    return rt;
+  }
+
+  get config(): GatewayConfig {
+    return this.#config;
+  }
+
+  /** Local addresses of the control faces (for tests and the start-up line). */
+  faces(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, s] of this.#faces) {
+      const a = s.address();
+      out[k] = `${a.address}:${a.port}`;
+    }
+    return out;
+  }
+
+  status(): GatewayStatus {
+    return this.#core.status();
+  }
+
+  relayPorts(): number[] {
+    return this.#relay.listening();
+  }
+
+  adminAddress(): { address: string; port: number } | undefined {
+    return this.#admin?.address;
+  }
+
+  /**
+   * Applies a reloaded configuration (SIGHUP): policy, directory, hosts and limits take effect at
+   * once; live calls are kept. Addresses, ports, relay range, audit and admin need a restart.
+   */
+  reload(next: GatewayConfig): string[] {
+    const warnings: string[] = [];
+    const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+    const c = this.#config;
+    if (c.inside.address !== next.inside.address || c.outside.address !== next.outside.address || !same(c.ports, next.ports)) {
+      warnings.push('addresses/ports changed: restart the gateway to apply them');
+    }
+    if (!same(c.relay.ports, next.relay.ports)) warnings.push('relay.ports changed: restart the gateway to apply it');
+    if (!same(c.audit, next.audit) || !same(c.admin, next.admin)) warnings.push('audit/admin changed: restart the gateway to apply them');
+    this.#config = next;
+    this.#core.reconfigure(next);
+    return warnings;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#relay.closeAll();
+    for (const s of [...this.#faces.values(), ...this.#clients.values()]) {
+      try {
+        s.close();
+      } catch {
+        // already closed
+      }
+    }
+    await this.#admin?.close();
+    this.#audit?.close();
+  }
+
+  async #bind(): Promise<void> {
+    const c = this.#config;
+    if (c.audit !== undefined) this.#audit = AuditLog.open(c.audit.file, { clock: this.#clock });
+    for (const side of SIDES) {
+      const address = side === 'inside' ? c.inside.address : c.outside.address;
+      for (const protocol of PROTOCOLS) {
+        const key: Key = `${side}/${protocol}`;
+        const face = await bindUdp(address, c.ports[protocol]);
+        face.on('message', (buf, rinfo) => this.#onFaceDatagram(side, key, buf, rinfo));
+        this.#faces.set(key, face);
+        // The gateway's own client socket: an ephemeral port (Debian talkd drops sources < 1024).
+        const client = await bindUdp(address, 0);
+        client.on('message', (buf, rinfo) => this.#onClientDatagram(side, protocol, buf, rinfo));
+        this.#clients.set(key, client);
+      }
+    }
+    if (c.admin !== undefined) {
+      this.#admin = await startAdminServer({
+        listen: `${c.admin.host}:${c.admin.port}`,
+        status: () => this.#core.status(),
+        registry: this.#registry,
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- receive edge
+
+  #onFaceDatagram(side: Side, face: Key, buf: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.#stopped) return;
+    let request: AnyRequest;
+    try {
+      if (buf.length > MAX_CONTROL_DATAGRAM) throw new Error(`${buf.length}-byte datagram`);
+      request = decodeAnyCtlMsg(new Uint8Array(buf.buffer, buf.byteOffset, buf.length));
+    } catch (err: unknown) {
+      this.#metrics.controlMalformedTotal.inc();
+      this.#log.debug({ side, from: `${rinfo.address}:${rinfo.port}`, err: sanitizeText((err as Error).message) }, 'malformed control datagram dropped');
+      return;
+    }
+    this.#metrics.controlMessagesTotal.inc({ side, type: requestTypeName(request.msg.type) });
+    this.#feed({ kind: 'request', ingress: { side, protocol: request.protocol, source: { address: rinfo.address, port: rinfo.port }, face }, request });
+  }
+
+  #onClientDatagram(side: Side, protocol: TalkProtocol, buf: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.#stopped) return;
+    const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+    let input: SessionInput;
+    try {
+      input =
+        protocol === 'ntalk'
+          ? { kind: 'response', side, source: { address: rinfo.address, port: rinfo.port }, response: { protocol, msg: decodeNtalkCtlResponse(bytes) } }
+          : { kind: 'response', side, source: { address: rinfo.address, port: rinfo.port }, response: { protocol, msg: decodeOtalkCtlResponse(bytes, 'big') } };
+    } catch (err: unknown) {
+      this.#metrics.controlMalformedTotal.inc();
+      this.#log.debug({ side, from: `${rinfo.address}:${rinfo.port}`, err: sanitizeText((err as Error).message) }, 'malformed control response dropped');
+      return;
+    }
+    this.#metrics.controlMessagesTotal.inc({ side, type: 'response' });
+    this.#feed(input);
+  }
+
+  // ---------------------------------------------------------------- effects
+
+  #feed(input: SessionInput): void {
+    if (this.#stopped) return;
+    const effects = this.#core.handle(input);
+    for (const e of effects) {
+      try {
+        this.#run(e);
+      } catch (err: unknown) {
+        this.#log.error({ effect: e.kind, err: sanitizeText(String(err)) }, 'effect failed');
+      }
+    }
+    this.#metrics.callsActive.set(this.#core.size);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const next = this.#core.nextDeadline();
+    if (next === undefined || this.#stopped) return;
+    const delay = Math.max(0, Math.ceil(next - this.#clock.now()));
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#feed({ kind: 'tick' });
+    }, delay);
+    this.#timer.unref();
+  }
+
+  #run(e: Effect): void {
+    switch (e.kind) {
+      case 'reply': {
+        const face = this.#faces.get((e.ingress.face as Key | undefined) ?? `${e.ingress.side}/${e.ingress.protocol}`);
+        const bytes = e.response.protocol === 'ntalk' ? encodeNtalkCtlResponse(e.response.msg) : encodeOtalkCtlResponse(e.response.msg);
+        face?.send(bytes, e.ingress.source.port, e.ingress.source.address);
+        return;
+      }
+      case 'request': {
+        const sock = this.#clients.get(`${e.side}/${e.request.protocol}`);
+        if (sock === undefined) return;
+        const local = sock.address();
+        const ctlAddr = { family: AF_INET, address: local.address, port: local.port };
+        const bytes =
+          e.request.protocol === 'ntalk'
+            ? encodeNtalkCtlMsg({ ...e.request.msg, ctlAddr })
+            : encodeOtalkCtlMsg({ ...e.request.msg, ctlAddr });
+        sock.send(bytes, e.to.port, e.to.address);
+        return;
+      }
+      case 'resolve': {
+        const { callId, name } = e;
+        const timeout = new Promise<null>((r) => setTimeout(() => r(null), RESOLVE_TIMEOUT_MS).unref());
+        const query = lookup(name, { family: 4 }).then((r) => r.address, () => null);
+        void Promise.race([query, timeout]).then((address) => this.#feed({ kind: 'resolved', callId, address }));
+        return;
+      }
+      case 'openDataPath': {
+        const r = e.request;
+        void this.#relay
+          .open({
+            callId: r.callId,
+            listenAddress: r.listenAddress,
+            expectedPeer: r.expectedPeer,
+            target: r.target,
+            bindAddress: r.bindAddress,
+            acceptDeadlineMs: r.acceptDeadlineMs,
+            idleTimeoutMs: this.#config.relay.idleTimeoutMs,
+            maxDurationMs: this.#config.relay.maxDurationMs,
+            sanitize: this.#config.relay.sanitize,
+          })
+          .then(
+            (res) =>
+              this.#feed({
+                kind: 'dataPathOpened',
+                callId: r.callId,
+                result: res.ok ? { ok: true, address: r.listenAddress, port: res.port } : { ok: false, reason: res.reason, detail: res.detail },
+              }),
+            (err: unknown) =>
+              this.#feed({ kind: 'dataPathOpened', callId: r.callId, result: { ok: false, reason: 'error', detail: String(err) } }),
+          );
+        return;
+      }
+      case 'closeDataPath':
+        this.#relay.close(e.callId);
+        return;
+      case 'audit':
+        this.#onAudit(e.record);
+        return;
+      case 'log': {
+        const fields = { ...(e.callId !== undefined ? { callId: e.callId } : {}), ...e.fields };
+        this.#log[e.level](fields, e.msg);
+        return;
+      }
+      case 'count':
+        if (e.counter === 'dropped_rate') this.#metrics.policyRefusalsTotal.inc({ reason: 'rate-limit' });
+        return;
+    }
+  }
+
+  #onAudit(record: { readonly event: string; readonly callId: string; readonly [k: string]: unknown }): void {
+    try {
+      this.#audit?.record(record as Parameters<AuditLog['record']>[0]);
+    } catch (err: unknown) {
+      this.#log.error({ callId: record.callId, err: sanitizeText(String(err)) }, 'audit write failed');
+    }
+    const meta = this.#callMeta.get(record.callId);
+    switch (record.event) {
+      case 'requested':
+        this.#callMeta.set(record.callId, { direction: String(record['direction']), started: this.#clock.now() });
+        return;
+      case 'refused':
+        this.#metrics.policyRefusalsTotal.inc({ reason: coarseReason(String(record['reason'])) });
+        this.#metrics.callsTotal.inc({ direction: meta?.direction ?? 'unknown', outcome: 'refused' });
+        this.#callMeta.delete(record.callId);
+        return;
+      case 'connected':
+        if (meta !== undefined) this.#metrics.setupSeconds.observe((this.#clock.now() - meta.started) / 1000);
+        return;
+      case 'ended': {
+        const bytesIn = Number(record['bytesIn'] ?? 0);
+        const bytesOut = Number(record['bytesOut'] ?? 0);
+        if (bytesIn > 0) this.#metrics.relayBytesTotal.inc({ direction: 'in' }, bytesIn);
+        if (bytesOut > 0) this.#metrics.relayBytesTotal.inc({ direction: 'out' }, bytesOut);
+        this.#metrics.callsTotal.inc({ direction: meta?.direction ?? 'unknown', outcome: record['lastState'] === 'connected' ? 'connected' : 'ended' });
+        this.#callMeta.delete(record.callId);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}
+
+function coarseReason(reason: string): string {
+  if (reason.startsWith('denied by policy') || reason.startsWith('no policy rule')) return 'policy';
+  if (reason.startsWith('too many calls')) return 'max-calls';
+  if (reason.startsWith('no data path')) return 'no-relay';
+  if (reason.startsWith('cannot resolve') || reason.includes('resolves to')) return 'unknown-host';
+  if (reason.startsWith('no directory')) return 'no-directory-entry';
+  return 'other';
+}
+
+async function bindUdp(address: string, port: number): Promise<dgram.Socket> {
+  const s = dgram.createSocket({ type: 'udp4' });
+  const failed = once(s, 'error').then(([err]) => {
+    throw err;
+  });
+  s.bind(port, address);
+  await Promise.race([once(s, 'listening'), failed]);
+  s.removeAllListeners('error');
+  s.on('error', () => {
+    // ICMP errors on unconnected sockets surface here on some kernels; nothing to do.
+  });
+  return s;
+}

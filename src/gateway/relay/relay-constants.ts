@@ -1,0 +1,15 @@
+/**
+ * Limits and timers of the TCP relay (issue 4). These are talkgate's own choices, not wire values.
+ */
+
+/** Backlog of a per-call relay listener: it accepts exactly one connection, the rest is refused. */
+export const RELAY_LISTEN_BACKLOG = 8;
+/**
+ * Longest wait for the onward TCP connect. A talk client gives up on a silent peer much earlier in
+ * practice; the idle timeout (if shorter) bounds it too.
+ */
+export const RELAY_CONNECT_TIMEOUT_MS = 10_000;
+/** Bytes at the start of each direction that pass untouched (talk-protocol.md §4.1, EDIT_CHARS_SIZE). */
+export { EDIT_CHARS_SIZE as RELAY_EDIT_CHARS_SIZE } from '../../protocol/constants.js';
+/** After one side closed, how long the other may take to drain and close before it is destroyed. */
+export const RELAY_CLOSE_GRACE_MS = 2_000;

@@ -1,0 +1,262 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { once } from 'node:events';
+import { systemClock } from '../../shared/clock.js';
+import { RelayManager, type RelayEndInfo, type RelayOpenRequest } from './relay-manager.js';
+
+// Loopback only: the relay listens on 127.0.0.1, the expected peer connects from 127.0.0.2,
+// intruders from 127.0.0.3 (all of 127/8 is loopback on Linux).
+const PEER = '127.0.0.2';
+const INTRUDER = '127.0.0.3';
+const silent = { info() {}, warn() {}, error() {}, child() { return silent; } };
+/** A port range unlikely to collide with concurrently running tests. */
+const BASE = 42000 + (process.pid % 500) * 20;
+
+interface Harness {
+  mgr: RelayManager;
+  ended: Promise<[string, RelayEndInfo]>;
+  connected: Promise<[string, { peer: string; target: string }]>;
+  refused: string[];
+  endedCount: () => number;
+}
+
+function harness(opts: { min?: number; max?: number; maxRelays?: number } = {}): Harness {
+  let endedCount = 0;
+  const refused: string[] = [];
+  let resolveEnded!: (v: [string, RelayEndInfo]) => void;
+  let resolveConnected!: (v: [string, { peer: string; target: string }]) => void;
+  const ended = new Promise<[string, RelayEndInfo]>((r) => (resolveEnded = r));
+  const connected = new Promise<[string, { peer: string; target: string }]>((r) => (resolveConnected = r));
+  const mgr = new RelayManager({
+    portRange: { min: opts.min ?? BASE, max: opts.max ?? BASE + 9 },
+    maxRelays: opts.maxRelays ?? 10,
+    clock: systemClock,
+    logger: silent,
+    events: {
+      onConnected: (id, info) => resolveConnected([id, info]),
+      onEnded: (id, info) => {
+        endedCount++;
+        resolveEnded([id, info]);
+      },
+      onRefusedConnection: (_id, from) => refused.push(from),
+    },
+  });
+  return { mgr, ended, connected, refused, endedCount: () => endedCount };
+}
+
+/** A talk peer standing in for the callee: accepts one connection and hands it out. */
+async function targetServer(): Promise<{ port: number; conn: Promise<net.Socket>; close: () => void }> {
+  const server = net.createServer();
+  const conn = new Promise<net.Socket>((r) => server.once('connection', r));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as net.AddressInfo).port, conn, close: () => server.close() };
+}
+
+function request(callId: string, targetPort: number, extra: Partial<RelayOpenRequest> = {}): RelayOpenRequest {
+  return {
+    callId,
+    listenAddress: '127.0.0.1',
+    expectedPeer: PEER,
+    target: { address: '127.0.0.1', port: targetPort },
+    acceptDeadlineMs: 5_000,
+    idleTimeoutMs: 5_000,
+    maxDurationMs: 10_000,
+    sanitize: false,
+    ...extra,
+  };
+}
+
+async function connectFrom(localAddress: string, port: number): Promise<net.Socket> {
+  const s = net.connect({ host: '127.0.0.1', port, localAddress });
+  await once(s, 'connect');
+  return s;
+}
+
+/** Resolves when `s` is refused or closed by the other end without sending data. */
+async function refusedOrClosed(localAddress: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port, localAddress });
+    let data = 0;
+    s.on('data', (d: Buffer) => (data += d.length));
+    s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+    s.on('close', () => resolve(data === 0 ? 'closed' : 'got-data'));
+  });
+}
+
+/** Reads until `n` bytes arrived. */
+async function readN(s: net.Socket, n: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let have = 0;
+  while (have < n) {
+    const [chunk] = (await once(s, 'data')) as [Buffer];
+    parts.push(chunk);
+    have += chunk.length;
+  }
+  return Buffer.concat(parts);
+}
+
+test('RelayManager relays both directions with the edit characters and counts bytes', async () => {
+  const h = harness();
+  const tgt = await targetServer();
+  const res = await h.mgr.open(request('c1', tgt.port));
+  assert.ok(res.ok);
+  assert.deepEqual(h.mgr.listening(), [res.port]);
+  const peer = await connectFrom(PEER, res.port);
+  const callee = await tgt.conn;
+  const [id, info] = await h.connected;
+  assert.equal(id, 'c1');
+  assert.match(info.peer, /^127\.0\.0\.2:\d+$/);
+  assert.equal(info.target, `127.0.0.1:${tgt.port}`);
+  assert.deepEqual(h.mgr.listening(), []);
+
+  peer.write(Buffer.from([0x7f, 0x15, 0x17]));
+  assert.deepEqual(await readN(callee, 3), Buffer.from([0x7f, 0x15, 0x17]));
+  callee.write(Buffer.from([0x08, 0x15, 0x17]));
+  assert.deepEqual(await readN(peer, 3), Buffer.from([0x08, 0x15, 0x17]));
+  peer.write('hello');
+  assert.equal((await readN(callee, 5)).toString(), 'hello');
+  callee.write('hi there');
+  assert.equal((await readN(peer, 8)).toString(), 'hi there');
+
+  peer.end();
+  const [, end] = await h.ended;
+  assert.equal(end.bytesIn, 8);
+  assert.equal(end.bytesOut, 11);
+  assert.equal(end.reason, 'peer-closed');
+  assert.equal(h.endedCount(), 1);
+  assert.equal(h.mgr.size, 0);
+  tgt.close();
+});
+
+test('RelayManager refuses a connection from the wrong peer and still accepts the expected one', async () => {
+  const h = harness();
+  const tgt = await targetServer();
+  const res = await h.mgr.open(request('c2', tgt.port));
+  assert.ok(res.ok);
+  const outcome = await refusedOrClosed(INTRUDER, res.port);
+  assert.ok(['ECONNRESET', 'closed'].includes(outcome), outcome);
+  assert.equal(h.refused.length, 1);
+  assert.match(h.refused[0]!, /^127\.0\.0\.3:\d+$/);
+  assert.deepEqual(h.mgr.listening(), [res.port]);
+  const peer = await connectFrom(PEER, res.port);
+  await h.connected;
+  h.mgr.close('c2');
+  const [, end] = await h.ended;
+  assert.equal(end.reason, 'closed');
+  peer.destroy();
+  tgt.close();
+});
+
+test('RelayManager accepts exactly one connection: a second one is refused', async () => {
+  const h = harness();
+  const tgt = await targetServer();
+  const res = await h.mgr.open(request('c3', tgt.port));
+  assert.ok(res.ok);
+  const peer = await connectFrom(PEER, res.port);
+  await h.connected;
+  const outcome = await refusedOrClosed(PEER, res.port);
+  assert.ok(['ECONNREFUSED', 'ECONNRESET', 'closed'].includes(outcome), outcome);
+  h.mgr.closeAll();
+  assert.equal((await h.ended)[1].reason, 'shutdown');
+  peer.destroy();
+  tgt.close();
+});
+
+test('RelayManager closes an unused listener at its accept deadline', async () => {
+  const h = harness();
+  const res = await h.mgr.open(request('c4', 9, { acceptDeadlineMs: 100 }));
+  assert.ok(res.ok);
+  const [id, end] = await h.ended;
+  assert.equal(id, 'c4');
+  assert.equal(end.reason, 'accept-timeout');
+  assert.deepEqual(h.mgr.listening(), []);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(await refusedOrClosed(PEER, res.port), 'ECONNREFUSED');
+});
+
+test('RelayManager sanitises both directions after the untouched edit characters', async () => {
+  const h = harness();
+  const tgt = await targetServer();
+  const res = await h.mgr.open(request('c5', tgt.port, { sanitize: true }));
+  assert.ok(res.ok);
+  const peer = await connectFrom(PEER, res.port);
+  const callee = await tgt.conn;
+  // Edit characters (one of them ESC) in the same segment as an escape sequence.
+  peer.write(Buffer.from([0x7f, 0x15, 0x1b, 0x1b, 0x5b, 0x32, 0x4a, 0x15]));
+  assert.deepEqual(await readN(callee, 9), Buffer.from([0x7f, 0x15, 0x1b, 0x5e, 0x5b, 0x5b, 0x32, 0x4a, 0x15]));
+  callee.write(Buffer.from([0x08, 0x15, 0x17]));
+  assert.deepEqual(await readN(peer, 3), Buffer.from([0x08, 0x15, 0x17]));
+  callee.write(Buffer.from('\x1b]0;x\x07\xc2\x9bz\x15', 'latin1'));
+  assert.equal((await readN(peer, 13)).toString('latin1'), '^[]0;x^G^[[z\x15');
+  peer.destroy();
+  const [, end] = await h.ended;
+  assert.equal(end.bytesIn, 8);
+  assert.equal(end.bytesOut, 3 + 10);
+  tgt.close();
+});
+
+test('RelayManager ends an idle relay after idleTimeoutMs', async () => {
+  const h = harness();
+  const tgt = await targetServer();
+  const res = await h.mgr.open(request('c6', tgt.port, { idleTimeoutMs: 150 }));
+  assert.ok(res.ok);
+  const peer = await connectFrom(PEER, res.port);
+  await h.connected;
+  const t0 = Date.now();
+  const closed = once(peer, 'close');
+  const [, end] = await h.ended;
+  assert.equal(end.reason, 'idle-timeout');
+  assert.ok(Date.now() - t0 >= 140);
+  await closed;
+  tgt.close();
+});
+
+test('RelayManager ends a busy relay at maxDurationMs', async () => {
+  const h = harness();
+  const tgt = await targetServer();
+  const res = await h.mgr.open(request('c7', tgt.port, { idleTimeoutMs: 120, maxDurationMs: 400 }));
+  assert.ok(res.ok);
+  const peer = await connectFrom(PEER, res.port);
+  peer.on('error', () => undefined);
+  await h.connected;
+  const typing = setInterval(() => peer.write('k'), 30);
+  const [, end] = await h.ended;
+  clearInterval(typing);
+  assert.equal(end.reason, 'max-duration');
+  assert.ok(end.durationMs >= 390 && end.durationMs < 1_000, String(end.durationMs));
+  assert.ok(end.bytesIn >= 5);
+  tgt.close();
+});
+
+test('RelayManager answers limit and no-port as values', async () => {
+  const h = harness({ min: BASE + 10, max: BASE + 10, maxRelays: 1 });
+  const first = await h.mgr.open(request('c8', 9));
+  assert.ok(first.ok);
+  const limited = await h.mgr.open(request('c9', 9));
+  assert.deepEqual(limited.ok ? 'ok' : limited.reason, 'limit');
+  h.mgr.closeAll();
+  await h.ended;
+
+  const blocker = net.createServer().listen(BASE + 11, '127.0.0.1');
+  await once(blocker, 'listening');
+  const h2 = harness({ min: BASE + 11, max: BASE + 11 });
+  const none = await h2.mgr.open(request('c10', 9));
+  assert.deepEqual(none.ok ? 'ok' : none.reason, 'no-port');
+  blocker.close();
+});
+
+test('RelayManager reports a failed onward connect once', async () => {
+  const h = harness();
+  const tgt = await targetServer();
+  tgt.close(); // nothing listens there any more
+  const res = await h.mgr.open(request('c11', tgt.port));
+  assert.ok(res.ok);
+  const peer = await connectFrom(PEER, res.port);
+  peer.on('error', () => undefined);
+  const [, end] = await h.ended;
+  assert.equal(end.reason, 'connect-error:ECONNREFUSED');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(h.endedCount(), 1);
+});

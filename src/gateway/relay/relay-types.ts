@@ -1,0 +1,52 @@
+/** The relay's contract with the gateway session core (issue 4; fixed between helpers E1 and E2). */
+
+export interface RelayOpenRequest {
+  callId: string;
+  /** Local address the per-call listener binds. */
+  listenAddress: string;
+  /** The only IPv4 address allowed to connect. */
+  expectedPeer: string;
+  /** Where the accepted connection is relayed to. */
+  target: { address: string; port: number };
+  /** Local address for the onward connect. */
+  bindAddress?: string;
+  /** The listener closes if nobody valid connects within this time. */
+  acceptDeadlineMs: number;
+  idleTimeoutMs: number;
+  maxDurationMs: number;
+  /** Neutralise escape sequences and C1/C0 controls in both directions after the edit characters. */
+  sanitize: boolean;
+}
+
+export type RelayOpenResult =
+  | { ok: true; port: number }
+  | { ok: false; reason: 'no-port' | 'limit' | 'error'; detail: string };
+
+export interface RelayEndInfo {
+  /** Bytes read from the peer that connected to the listener (forwarded to the target). */
+  bytesIn: number;
+  /** Bytes read from the target (forwarded to the peer). */
+  bytesOut: number;
+  /** Time from the relay's start (both connections up) to its end; 0 if it never relayed. */
+  durationMs: number;
+  /**
+   * Why it ended: accept-timeout, connect-timeout, connect-error:CODE, peer-closed, target-closed,
+   * peer-error:CODE, target-error:CODE, idle-timeout, max-duration, listener-error:CODE, closed, shutdown.
+   */
+  reason: string;
+}
+
+export interface RelayEvents {
+  onConnected(callId: string, info: { peer: string; target: string }): void;
+  /** Exactly once per successfully opened relay. */
+  onEnded(callId: string, info: RelayEndInfo): void;
+  onRefusedConnection(callId: string, from: string): void;
+}
+
+/** The part of a pino logger the relay uses. */
+export interface RelayLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): RelayLogger;
+}

@@ -1,0 +1,766 @@
+/**
+ * The gateway session core (pure, clock injected). One instance holds the call table and turns
+ * each {@link SessionInput} (a client request on a face, a daemon's response, a resolver or data
+ * path result, a clock tick) into {@link Effect}s for the adapters.
+ *
+ * A call, for both directions (caller side C, callee side K = the other side):
+ *   1. caller's ANNOUNCE arrives on C → checks (rate, spoofing, names, addr) → route (directory or
+ *      user%host) → resolve the callee host in K's name context → policy → open a data path on K
+ *      (listener for the callee host only, connecting onward to the caller's rendezvous addr) →
+ *      ANNOUNCE to the callee's daemon from the gateway's K address (ntalk probed, otalk fallback),
+ *      with l_name = the caller as K should name it, addr = the data path, ctl_addr = the gateway →
+ *      daemon's answer relayed to the caller under a gateway-assigned id (the id map).
+ *   2. caller's re-announce (id > last id given) → ANNOUNCE(daemon id + 1); a duplicate (id <= last)
+ *      → the cached answer, nothing forwarded (the daemon would not ring either).
+ *   3. callee's LOOK_UP arrives on K (l_name = callee, r_name = the presented caller name), from the
+ *      callee host → SUCCESS, addr = the data path. The callee connects, the data path connects to
+ *      the caller, whose accept() returns.
+ *   4. caller's DELETE(id) → DELETE(daemon id) to the callee's daemon; a call still ringing (never
+ *      looked up) ends; an answered one keeps its data path. Callee's DELETE(lookup id) (its
+ *      ECONNREFUSED path) ends the call.
+ * A policy refusal, an unknown name or a missing data path is answered before anything is sent to
+ * the callee's side, so a refused call never rings.
+ */
+import type { GatewayConfig } from '../../config/gateway-config.js';
+import { AF_INET, IMPOSSIBLE_ID, MAX_ID, TALK_VERSION } from '../../protocol/constants.js';
+import { Answer, answerName, NO_ADDR, RequestType, requestTypeName, type CtlMsg, type SockAddrIn } from '../../protocol/talk-types.js';
+import { sanitizeText, isPrintableName } from '../../shared/sanitize.js';
+import type { Clock } from '../../shared/clock.js';
+import type { CallState, GatewayCallStatus, GatewayStatus } from '../gateway-status.js';
+import { cidrContains, isLoopback } from '../ipv4-cidr.js';
+import { evaluatePolicy } from '../policy.js';
+import { ClassicalRouter, type CallRouter } from './call-router.js';
+import {
+  CALL_IDLE_EXPIRY_MS,
+  DATA_PATH_ACCEPT_DEADLINE_MS,
+  GATEWAY_CTL_TRIES,
+  GATEWAY_CTL_WAIT_MS,
+  MAX_QUEUED_REQUESTS_PER_HOST,
+  RESOLVE_TIMEOUT_MS,
+} from './session-constants.js';
+import type {
+  AnyRequest,
+  AnyResponse,
+  Direction,
+  Effect,
+  Endpoint,
+  Ingress,
+  SessionCounter,
+  SessionInput,
+  Side,
+  TalkProtocol,
+} from './session-types.js';
+import { SourceRateLimiter } from './source-rate-limiter.js';
+import { VersionCache } from './version-cache.js';
+
+/** Longest name each protocol carries (NAME_SIZE - 1, the last byte is forced NUL). */
+const NAME_LIMIT: Record<TalkProtocol, number> = { ntalk: 11, otalk: 8 };
+/** otalk defines answers 0–5 only; later codes are reported as FAILED to otalk clients. */
+const OTALK_MAX_ANSWER = Answer.UNKNOWN_REQUEST;
+
+interface Call {
+  readonly id: string;
+  readonly direction: Direction;
+  readonly callerSide: Side;
+  readonly calleeSide: Side;
+  /** Key of the caller's ANNOUNCE stream (source, names, pid), for resends and re-announces. */
+  readonly callerKey: string;
+  ingress: Ingress;
+  readonly callerProtocol: TalkProtocol;
+  readonly callerOtalkOrder: 'big' | 'little';
+  readonly callerUser: string;
+  readonly requestedName: string;
+  readonly callerAddr: Endpoint;
+  calleeUser: string;
+  calleeHost: string;
+  calleeAddress?: string;
+  calleeProtocol?: TalkProtocol;
+  presentedCaller: string;
+  state: CallState;
+  sinceWall: number;
+  touched: number;
+  deadline?: number;
+  dataPath?: Endpoint;
+  /** Last id given to the caller (0 = none yet). */
+  clientId: number;
+  /** Last id the callee's daemon assigned. */
+  daemonId: number;
+  /** Id given to the callee in LOOK_UP answers (0 = none yet). */
+  lookupId: number;
+  lastAnswer: number;
+  /** The id of the caller's last re-announce (its resends are duplicates even if the new id wrapped below it). */
+  lastReannounceId: number;
+  /** A re-announce is in flight (resends of it are absorbed). */
+  reannouncing: boolean;
+}
+
+interface Outstanding {
+  readonly callId: string;
+  readonly side: Side;
+  readonly host: string;
+  readonly type: number;
+  readonly purpose: 'announce' | 'reannounce' | 'delete';
+  readonly fields: Omit<CtlMsg, 'type'>;
+  protocol: TalkProtocol;
+  probing: boolean;
+  tries: number;
+  deadline: number;
+}
+
+export interface GatewaySessionsOptions {
+  readonly config: GatewayConfig;
+  readonly clock: Clock;
+  /** Naming; the classical directory router by default. */
+  readonly router?: CallRouter;
+}
+
+/** The pure session core shared by the gateway's modes. */
+export class GatewaySessions {
+  #config: GatewayConfig;
+  #router: CallRouter;
+  #rate: SourceRateLimiter;
+  readonly #clock: Clock;
+  readonly #calls = new Map<string, Call>();
+  readonly #byCallerKey = new Map<string, string>();
+  /** `${side}:${id}` → callId, for DELETE. */
+  readonly #ids = new Map<string, string>();
+  readonly #nextId: Record<Side, number> = { inside: 0, outside: 0 };
+  readonly #inflight = new Map<string, Outstanding>();
+  readonly #queues = new Map<string, Outstanding[]>();
+  readonly #versions = new VersionCache();
+  readonly #counters = new Map<string, number>();
+  #seq = 0;
+  #fx: Effect[] = [];
+
+  constructor(opts: GatewaySessionsOptions) {
+    this.#config = opts.config;
+    this.#clock = opts.clock;
+    this.#router = opts.router ?? new ClassicalRouter(opts.config);
+    this.#rate = new SourceRateLimiter({ ratePerSecond: opts.config.limits.ratePerSecond, burst: opts.config.limits.burst });
+  }
+
+  /** Replaces policy, directory, hosts and limits (SIGHUP); live calls are kept. */
+  reconfigure(config: GatewayConfig, router?: CallRouter): void {
+    this.#config = config;
+    this.#router = router ?? new ClassicalRouter(config);
+    this.#rate = new SourceRateLimiter({ ratePerSecond: config.limits.ratePerSecond, burst: config.limits.burst });
+  }
+
+  /** Feeds one input; returns what the adapters must do, in order. */
+  handle(input: SessionInput): Effect[] {
+    this.#fx = [];
+    switch (input.kind) {
+      case 'request':
+        this.#onRequest(input.ingress, input.request);
+        break;
+      case 'response':
+        this.#onResponse(input.side, input.source, input.response);
+        break;
+      case 'resolved':
+        this.#onResolved(input.callId, input.address);
+        break;
+      case 'dataPathOpened':
+        this.#onDataPathOpened(input.callId, input.result);
+        break;
+      case 'dataPathConnected': {
+        const call = this.#calls.get(input.callId);
+        if (call === undefined) break;
+        this.#setState(call, 'connected');
+        delete call.deadline;
+        this.#count('calls_connected');
+        this.#audit('connected', call.id, { peer: input.peer, target: input.target });
+        this.#log('info', call.id, 'data path connected', { peer: input.peer, target: input.target });
+        break;
+      }
+      case 'dataPathRefused':
+        this.#log('warn', input.callId, 'data path refused a connection', { from: input.from });
+        break;
+      case 'dataPathEnded': {
+        const call = this.#calls.get(input.callId);
+        if (call === undefined) break;
+        this.#endCall(call, input.reason, { bytesIn: input.bytesIn, bytesOut: input.bytesOut, durationMs: input.durationMs }, false);
+        break;
+      }
+      case 'tick':
+        this.#onTick();
+        break;
+    }
+    return this.#fx;
+  }
+
+  /** The earliest time (clock.now()) at which a `tick` has work to do, if any. */
+  nextDeadline(): number | undefined {
+    let next: number | undefined;
+    const consider = (t: number | undefined): void => {
+      if (t !== undefined && (next === undefined || t < next)) next = t;
+    };
+    for (const o of this.#inflight.values()) consider(o.deadline);
+    for (const c of this.#calls.values()) consider(c.deadline);
+    return next;
+  }
+
+  status(): GatewayStatus {
+    const calls: GatewayCallStatus[] = [];
+    for (const c of this.#calls.values()) {
+      calls.push({
+        callId: c.id,
+        direction: c.direction,
+        caller: sanitizeText(`${c.callerUser}@${c.ingress.source.address}`),
+        callee: sanitizeText(`${c.calleeUser}@${c.calleeHost}`),
+        state: c.state,
+        since: new Date(c.sinceWall).toISOString(),
+        ...(c.dataPath !== undefined ? { relayPort: c.dataPath.port } : {}),
+      });
+    }
+    return { mode: this.#config.mode, calls, counters: Object.fromEntries(this.#counters) };
+  }
+
+  get size(): number {
+    return this.#calls.size;
+  }
+
+  // ---------------------------------------------------------------- client requests
+
+  #onRequest(ingress: Ingress, req: AnyRequest): void {
+    const now = this.#clock.now();
+    this.#count('requests');
+    if (!this.#rate.take(ingress.source.address, now)) {
+      this.#count('dropped_rate');
+      return;
+    }
+    if (!this.#sourceBelongs(ingress)) {
+      this.#count('dropped_spoof');
+      this.#log('warn', undefined, 'dropped a request from an address not on its side', { side: ingress.side, from: ingress.source.address });
+      return;
+    }
+    const m = req.msg;
+    if (req.protocol === 'ntalk' && req.msg.version !== TALK_VERSION) {
+      this.#reply(undefined, ingress, req, m.type, Answer.BADVERSION, 0);
+      return;
+    }
+    if (!isPrintableName(m.lName) || (m.type !== RequestType.DELETE && !isPrintableName(m.rName))) {
+      this.#reply(undefined, ingress, req, m.type, Answer.FAILED, 0);
+      return;
+    }
+    switch (m.type) {
+      case RequestType.LEAVE_INVITE:
+        // Clients leave their invitation with their own daemon; one that reaches the gateway
+        // (a daemon and the gateway on one address) is acknowledged and not kept.
+        this.#reply(undefined, ingress, req, m.type, Answer.SUCCESS, this.#allocId(ingress.side, undefined));
+        return;
+      case RequestType.LOOK_UP:
+        this.#onLookUp(ingress, req);
+        return;
+      case RequestType.ANNOUNCE:
+        this.#onAnnounce(ingress, req);
+        return;
+      case RequestType.DELETE:
+        this.#onDelete(ingress, req);
+        return;
+      default:
+        this.#reply(undefined, ingress, req, m.type, Answer.UNKNOWN_REQUEST, 0);
+    }
+  }
+
+  /** Inside-face requests must come from the inside networks; outside-face ones must not (loopback exempt). */
+  #sourceBelongs(ingress: Ingress): boolean {
+    const a = ingress.source.address;
+    if (isLoopback(a)) return true;
+    const inside = this.#config.inside.networks.some((n) => cidrContains(n, a));
+    return ingress.side === 'inside' ? inside : !inside;
+  }
+
+  #isOnSide(side: Side, address: string): boolean {
+    if (isLoopback(address)) return true;
+    const inside = this.#config.inside.networks.some((n) => cidrContains(n, address));
+    return side === 'inside' ? inside : !inside;
+  }
+
+  #onLookUp(ingress: Ingress, req: AnyRequest): void {
+    const m = req.msg;
+    for (const call of this.#calls.values()) {
+      if (call.calleeSide !== ingress.side || call.dataPath === undefined) continue;
+      if (call.state !== 'ringing' && call.state !== 'answered') continue;
+      if (call.calleeUser !== m.lName || call.presentedCaller !== m.rName) continue;
+      if (call.calleeAddress !== ingress.source.address) {
+        // Names alone would let anyone learn (and race for) the rendezvous: only the callee host may.
+        this.#log('warn', call.id, 'LOOK_UP for a call from a host other than the callee', { from: ingress.source.address });
+        continue;
+      }
+      if (call.lookupId === 0) call.lookupId = this.#allocId(ingress.side, call.id);
+      call.touched = this.#clock.now();
+      call.deadline = call.touched + CALL_IDLE_EXPIRY_MS;
+      if (call.state === 'ringing') this.#setState(call, 'answered');
+      const addr: SockAddrIn = { family: AF_INET, address: call.dataPath.address, port: call.dataPath.port };
+      this.#log('info', call.id, 'callee looked up the call', { from: ingress.source.address });
+      this.#reply(call.id, ingress, req, m.type, Answer.SUCCESS, call.lookupId, addr);
+      return;
+    }
+    this.#reply(undefined, ingress, req, m.type, Answer.NOT_HERE, 0);
+  }
+
+  #onAnnounce(ingress: Ingress, req: AnyRequest): void {
+    const m = req.msg;
+    const key = `${ingress.side}|${ingress.source.address}|${ingress.source.port}|${m.lName}|${m.rName}|${m.pid}`;
+    const existingId = this.#byCallerKey.get(key);
+    const existing = existingId === undefined ? undefined : this.#calls.get(existingId);
+    if (existing !== undefined) {
+      this.#onRepeatedAnnounce(existing, ingress, req);
+      return;
+    }
+    const now = this.#clock.now();
+    const direction: Direction = ingress.side === 'inside' ? 'outbound' : 'inbound';
+    const callId = this.#newCallId();
+    const auditBase = {
+      direction,
+      caller: { user: sanitizeText(m.lName), address: ingress.source.address, port: ingress.source.port },
+      requested: sanitizeText(m.rName),
+      protocol: req.protocol,
+    };
+    this.#count('calls_requested');
+    this.#audit('requested', callId, auditBase);
+    this.#log('info', callId, 'call requested', auditBase);
+
+    const refuse = (answer: number, reason: string): void => {
+      this.#count('calls_refused', reason);
+      this.#audit('refused', callId, { reason, answer: answerName(answer) });
+      this.#log('info', callId, 'call refused', { reason, answer: answerName(answer) });
+      this.#reply(callId, ingress, req, m.type, answer, 0);
+    };
+    if (this.#calls.size >= this.#config.limits.maxCalls) return refuse(Answer.FAILED, 'too many calls (limits.max_calls)');
+    if (m.addr.family !== AF_INET) return refuse(Answer.BADADDR, 'addr is not AF_INET');
+    // The data path will connect to addr: it must be the caller's own host, never a third party.
+    if (m.addr.address !== ingress.source.address || m.addr.port === 0) {
+      return refuse(Answer.BADADDR, `addr ${m.addr.address}:${m.addr.port} is not the caller's host`);
+    }
+    const route = this.#router.routeAnnounce(ingress, m.rName);
+    if (!route.ok) return refuse(route.answer, route.reason);
+
+    const call: Call = {
+      id: callId,
+      direction,
+      callerSide: ingress.side,
+      calleeSide: route.calleeSide,
+      callerKey: key,
+      ingress,
+      callerProtocol: req.protocol,
+      callerOtalkOrder: req.protocol === 'otalk' ? req.msg.byteOrder : 'big',
+      callerUser: m.lName,
+      requestedName: m.rName,
+      callerAddr: { address: m.addr.address, port: m.addr.port },
+      calleeUser: route.user,
+      calleeHost: route.host,
+      presentedCaller: '',
+      state: 'resolving',
+      sinceWall: this.#clock.wallNow(),
+      touched: now,
+      clientId: 0,
+      daemonId: 0,
+      lookupId: 0,
+      lastAnswer: Answer.SUCCESS,
+      lastReannounceId: -1,
+      reannouncing: false,
+    };
+    this.#calls.set(callId, call);
+    this.#byCallerKey.set(key, callId);
+    const resolved = this.#router.resolveStatic(route.calleeSide, route.host);
+    if (resolved === undefined) {
+      this.#failCall(call, Answer.MACHINE_UNKNOWN, `cannot resolve ${sanitizeText(route.host)} in the ${route.calleeSide} name context`, 'refused');
+      return;
+    }
+    if (resolved === 'ask') {
+      call.deadline = now + RESOLVE_TIMEOUT_MS;
+      this.#fx.push({ kind: 'resolve', callId, side: route.calleeSide, name: route.host });
+      return;
+    }
+    this.#onResolved(callId, resolved);
+  }
+
+  #onResolved(callId: string, address: string | null): void {
+    const call = this.#calls.get(callId);
+    if (call === undefined || call.state !== 'resolving') return;
+    if (address === null) {
+      this.#failCall(call, Answer.MACHINE_UNKNOWN, `cannot resolve ${sanitizeText(call.calleeHost)} in the ${call.calleeSide} name context`, 'refused');
+      return;
+    }
+    if (!this.#isOnSide(call.calleeSide, address)) {
+      this.#failCall(call, Answer.MACHINE_UNKNOWN, `${sanitizeText(call.calleeHost)} resolves to ${address}, not on the ${call.calleeSide}`, 'refused');
+      return;
+    }
+    call.calleeAddress = address;
+    const outbound = call.direction === 'outbound';
+    const remoteAddress = outbound ? address : call.ingress.source.address;
+    const remoteName = outbound ? call.calleeHost : this.#router.outsideNameOf(remoteAddress);
+    const decision = evaluatePolicy(this.#config.policy, {
+      direction: call.direction,
+      insideUser: outbound ? call.callerUser : call.calleeUser,
+      remoteAddress,
+      ...(remoteName !== undefined ? { remoteName } : {}),
+    });
+    if (!decision.allow) {
+      this.#failCall(call, Answer.PERMISSION_DENIED, decision.reason, 'refused');
+      return;
+    }
+    this.#setState(call, 'opening');
+    delete call.deadline;
+    const listenAddress = call.calleeSide === 'inside' ? this.#config.inside.address : this.#config.outside.address;
+    const bindAddress = call.callerSide === 'inside' ? this.#config.inside.address : this.#config.outside.address;
+    this.#fx.push({
+      kind: 'openDataPath',
+      request: {
+        callId: call.id,
+        listenSide: call.calleeSide,
+        listenAddress,
+        expectedPeer: address,
+        target: call.callerAddr,
+        bindAddress,
+        acceptDeadlineMs: DATA_PATH_ACCEPT_DEADLINE_MS,
+      },
+    });
+  }
+
+  #onDataPathOpened(callId: string, result: { ok: true; address: string; port: number } | { ok: false; reason: string; detail: string }): void {
+    const call = this.#calls.get(callId);
+    if (call === undefined || call.state !== 'opening') {
+      if (result.ok) this.#fx.push({ kind: 'closeDataPath', callId });
+      return;
+    }
+    if (!result.ok) {
+      this.#failCall(call, Answer.FAILED, `no data path: ${result.reason} ${sanitizeText(result.detail)}`, 'refused');
+      return;
+    }
+    call.dataPath = { address: result.address, port: result.port };
+    this.#setState(call, 'announcing');
+    this.#sendAnnounce(call, 'announce', IMPOSSIBLE_ID);
+  }
+
+  #sendAnnounce(call: Call, purpose: 'announce' | 'reannounce', id: number): void {
+    const side = call.calleeSide;
+    const gw = side === 'inside' ? this.#config.inside.address : this.#config.outside.address;
+    const dp = call.dataPath as Endpoint;
+    this.#enqueue({
+      callId: call.id,
+      side,
+      host: call.calleeAddress as string,
+      type: RequestType.ANNOUNCE,
+      purpose,
+      fields: {
+        id,
+        addr: { family: AF_INET, address: dp.address, port: dp.port },
+        // The gateway's client socket address is filled in by the adapter (ctl_addr port);
+        // the address part is already the gateway's own on this side.
+        ctlAddr: { family: AF_INET, address: gw, port: 0 },
+        pid: this.#pidOf(call),
+        lName: '',
+        rName: call.calleeUser,
+        rTty: '',
+      },
+    });
+  }
+
+  /** A stable per-call discriminator instead of the caller's pid (which would leak and may collide). */
+  #pidOf(call: Call): number {
+    return Number(call.id.slice(2)) | 0;
+  }
+
+  #onRepeatedAnnounce(call: Call, ingress: Ingress, req: AnyRequest): void {
+    const m = req.msg;
+    call.ingress = ingress;
+    if (call.state === 'resolving' || call.state === 'opening' || call.state === 'announcing' || call.reannouncing) return;
+    if (call.state === 'connected') {
+      this.#reply(call.id, ingress, req, m.type, Answer.SUCCESS, call.clientId);
+      return;
+    }
+    if ((m.id !== IMPOSSIBLE_ID && m.id <= call.clientId) || m.id === call.lastReannounceId) {
+      // A duplicate (its answer was lost): answer again, ring nobody.
+      this.#reply(call.id, ingress, req, m.type, call.lastAnswer, call.clientId);
+      return;
+    }
+    call.touched = this.#clock.now();
+    call.deadline = call.touched + CALL_IDLE_EXPIRY_MS;
+    call.reannouncing = true;
+    call.lastReannounceId = m.id;
+    this.#log('debug', call.id, 're-announce', { id: m.id });
+    this.#sendAnnounce(call, 'reannounce', (call.daemonId + 1) >>> 0);
+  }
+
+  #onDelete(ingress: Ingress, req: AnyRequest): void {
+    const m = req.msg;
+    const callId = this.#ids.get(`${ingress.side}:${m.id}`);
+    const call = callId === undefined ? undefined : this.#calls.get(callId);
+    if (call === undefined || ingress.source.address !== (call.callerSide === ingress.side ? call.ingress.source.address : call.calleeAddress)) {
+      this.#reply(undefined, ingress, req, m.type, Answer.NOT_HERE, m.id);
+      return;
+    }
+    this.#reply(call.id, ingress, req, m.type, Answer.SUCCESS, m.id);
+    if (ingress.side === call.callerSide && m.id === call.clientId) {
+      // The caller cleans up (accept() returned) or gives up: remove the ANNOUNCE entry at the callee's daemon.
+      this.#forwardDelete(call);
+      if (call.state === 'ringing' || call.state === 'announcing') this.#endCall(call, 'caller cancelled', undefined, true);
+      else this.#log('info', call.id, 'caller deleted its invitation');
+    } else if (ingress.side === call.calleeSide && m.id === call.lookupId) {
+      if (call.state !== 'connected') this.#endCall(call, 'callee reported a stale invitation', undefined, true);
+    }
+  }
+
+  #forwardDelete(call: Call): void {
+    if (call.daemonId === 0 || call.calleeAddress === undefined) return;
+    const gw = call.calleeSide === 'inside' ? this.#config.inside.address : this.#config.outside.address;
+    this.#enqueue({
+      callId: call.id,
+      side: call.calleeSide,
+      host: call.calleeAddress,
+      type: RequestType.DELETE,
+      purpose: 'delete',
+      fields: {
+        id: call.daemonId,
+        addr: NO_ADDR,
+        ctlAddr: { family: AF_INET, address: gw, port: 0 },
+        pid: this.#pidOf(call),
+        lName: '',
+        rName: call.calleeUser,
+        rTty: '',
+      },
+    });
+  }
+
+  // ---------------------------------------------------------------- the gateway as a client
+
+  #hostKey(side: Side, host: string): string {
+    return `${side}|${host}`;
+  }
+
+  #enqueue(o: Omit<Outstanding, 'protocol' | 'probing' | 'tries' | 'deadline'>): void {
+    const out: Outstanding = { ...o, protocol: 'ntalk', probing: true, tries: 0, deadline: 0 };
+    const hk = this.#hostKey(o.side, o.host);
+    if (!this.#inflight.has(hk)) {
+      this.#start(hk, out);
+      return;
+    }
+    const q = this.#queues.get(hk) ?? [];
+    if (q.length >= MAX_QUEUED_REQUESTS_PER_HOST) {
+      this.#requestFailed(out, 'too many requests queued for the host');
+      return;
+    }
+    q.push(out);
+    this.#queues.set(hk, q);
+  }
+
+  #start(hk: string, o: Outstanding): void {
+    const known = this.#versions.get(o.host, this.#clock.now());
+    o.protocol = known ?? 'ntalk';
+    o.probing = known === undefined;
+    this.#inflight.set(hk, o);
+    this.#transmit(o);
+  }
+
+  #transmit(o: Outstanding): void {
+    const call = this.#calls.get(o.callId);
+    o.tries += 1;
+    o.deadline = this.#clock.now() + GATEWAY_CTL_WAIT_MS;
+    const ports = o.side === 'inside' ? this.#config.inside.daemonPorts : this.#config.outside.daemonPorts;
+    const limit = NAME_LIMIT[o.protocol];
+    let lName = o.fields.lName;
+    if (call !== undefined && o.type === RequestType.ANNOUNCE) {
+      call.presentedCaller = this.#router.presentCaller({
+        direction: call.direction,
+        lName: call.callerUser,
+        callerAddress: call.ingress.source.address,
+        maxLen: limit,
+      });
+      lName = call.presentedCaller;
+    } else if (call !== undefined) {
+      lName = call.presentedCaller;
+    }
+    const fields: CtlMsg = { ...o.fields, type: o.type, lName: lName.slice(0, limit), rName: o.fields.rName.slice(0, limit) };
+    const request: AnyRequest =
+      o.protocol === 'ntalk' ? { protocol: 'ntalk', msg: { ...fields, version: TALK_VERSION } } : { protocol: 'otalk', msg: { ...fields, byteOrder: 'big' } };
+    this.#fx.push({ kind: 'request', callId: o.callId, side: o.side, to: { address: o.host, port: ports[o.protocol] }, request });
+  }
+
+  #release(hk: string): void {
+    this.#inflight.delete(hk);
+    const q = this.#queues.get(hk);
+    const next = q?.shift();
+    if (q !== undefined && q.length === 0) this.#queues.delete(hk);
+    if (next !== undefined) this.#start(hk, next);
+  }
+
+  #onResponse(side: Side, source: Endpoint, res: AnyResponse): void {
+    this.#count('responses');
+    const hk = this.#hostKey(side, source.address);
+    const o = this.#inflight.get(hk);
+    const ports = side === 'inside' ? this.#config.inside.daemonPorts : this.#config.outside.daemonPorts;
+    if (o === undefined || res.protocol !== o.protocol || source.port !== ports[o.protocol] || res.msg.type !== o.type) {
+      this.#count('dropped_unmatched_response');
+      return;
+    }
+    this.#versions.set(o.host, o.protocol, this.#clock.now());
+    this.#release(hk);
+    const call = this.#calls.get(o.callId);
+    if (call === undefined || o.purpose === 'delete') return;
+    call.calleeProtocol = o.protocol;
+    const answer = res.msg.answer;
+    if (o.purpose === 'announce') {
+      if (call.state !== 'announcing') return;
+      if (answer !== Answer.SUCCESS) {
+        this.#failCall(call, answer, `callee's daemon answered ${answerName(answer)}`, 'ended');
+        return;
+      }
+      call.daemonId = res.msg.id;
+      this.#setState(call, 'ringing');
+      call.touched = this.#clock.now();
+      call.deadline = call.touched + CALL_IDLE_EXPIRY_MS;
+      this.#count('calls_rung');
+      this.#audit('rung', call.id, {
+        callee: { user: sanitizeText(call.calleeUser), host: sanitizeText(call.calleeHost), address: call.calleeAddress },
+        announcedAs: sanitizeText(call.presentedCaller),
+        calleeProtocol: o.protocol,
+        dataPath: call.dataPath,
+        caller: { address: call.callerAddr.address, port: call.callerAddr.port },
+      });
+      this.#log('info', call.id, 'callee rung', { via: o.protocol, announcedAs: sanitizeText(call.presentedCaller) });
+    } else {
+      call.reannouncing = false;
+      if (answer === Answer.SUCCESS) call.daemonId = res.msg.id;
+    }
+    call.lastAnswer = answer;
+    if (call.clientId !== 0) this.#ids.delete(`${call.callerSide}:${call.clientId}`);
+    call.clientId = this.#allocId(call.callerSide, call.id);
+    this.#replyToCaller(call, RequestType.ANNOUNCE, answer, call.clientId);
+  }
+
+  #requestFailed(o: Outstanding, reason: string): void {
+    const call = this.#calls.get(o.callId);
+    if (call === undefined) return;
+    if (o.purpose === 'delete') {
+      this.#log('debug', call.id, 'DELETE to the callee daemon unanswered', { reason });
+      return;
+    }
+    if (o.purpose === 'reannounce') {
+      call.reannouncing = false;
+      this.#log('warn', call.id, 're-announce unanswered', { reason });
+      return;
+    }
+    this.#failCall(call, Answer.FAILED, `callee's daemon did not answer (${reason})`, 'refused');
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  #onTick(): void {
+    const now = this.#clock.now();
+    for (const [hk, o] of [...this.#inflight]) {
+      if (o.deadline > now) continue;
+      if (o.tries >= GATEWAY_CTL_TRIES) {
+        this.#versions.forget(o.host);
+        this.#release(hk);
+        this.#requestFailed(o, `${o.tries} tries`);
+        continue;
+      }
+      if (!o.probing && o.tries >= 2) {
+        // The remembered version stopped answering: probe again.
+        this.#versions.forget(o.host);
+        o.probing = true;
+      }
+      if (o.probing) o.protocol = o.protocol === 'ntalk' ? 'otalk' : 'ntalk';
+      this.#transmit(o);
+    }
+    for (const call of [...this.#calls.values()]) {
+      if (call.deadline === undefined || call.deadline > now) continue;
+      if (call.state === 'resolving') {
+        this.#failCall(call, Answer.MACHINE_UNKNOWN, 'name resolution timed out', 'refused');
+      } else if (call.state === 'ringing' || call.state === 'answered') {
+        this.#endCall(call, 'invitation expired', undefined, true);
+      } else {
+        delete call.deadline;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  #failCall(call: Call, answer: number, reason: string, event: 'refused' | 'ended'): void {
+    this.#replyToCaller(call, RequestType.ANNOUNCE, answer, 0);
+    if (event === 'refused') {
+      this.#count('calls_refused', reason);
+      this.#audit('refused', call.id, { reason, answer: answerName(answer) });
+      this.#log('info', call.id, 'call refused', { reason, answer: answerName(answer) });
+      this.#endCall(call, reason, undefined, true, false);
+    } else {
+      this.#endCall(call, reason, undefined, true);
+    }
+  }
+
+  #endCall(call: Call, reason: string, bytes: { bytesIn: number; bytesOut: number; durationMs: number } | undefined, closeDataPath: boolean, audit = true): void {
+    this.#calls.delete(call.id);
+    if (this.#byCallerKey.get(call.callerKey) === call.id) this.#byCallerKey.delete(call.callerKey);
+    if (call.clientId !== 0) this.#ids.delete(`${call.callerSide}:${call.clientId}`);
+    if (call.lookupId !== 0) this.#ids.delete(`${call.calleeSide}:${call.lookupId}`);
+    if (closeDataPath && call.dataPath !== undefined) this.#fx.push({ kind: 'closeDataPath', callId: call.id });
+    if (!audit) return;
+    this.#count('calls_ended');
+    this.#audit('ended', call.id, { reason, lastState: call.state, ...(bytes ?? { bytesIn: 0, bytesOut: 0, durationMs: 0 }) });
+    this.#log('info', call.id, 'call ended', { reason });
+  }
+
+  #replyToCaller(call: Call, type: number, answer: number, id: number): void {
+    const req: AnyRequest =
+      call.callerProtocol === 'ntalk'
+        ? { protocol: 'ntalk', msg: stubMsg(type, { version: TALK_VERSION }) }
+        : { protocol: 'otalk', msg: stubMsg(type, { byteOrder: call.callerOtalkOrder }) };
+    this.#reply(call.id, call.ingress, req, type, answer, id);
+  }
+
+  /** Answers a client in its own protocol and byte order. addr is only ever set on a LOOK_UP SUCCESS. */
+  #reply(callId: string | undefined, ingress: Ingress, req: AnyRequest, type: number, answer: number, id: number, addr: SockAddrIn = NO_ADDR): void {
+    let response: AnyResponse;
+    if (req.protocol === 'ntalk') {
+      response = { protocol: 'ntalk', msg: { version: TALK_VERSION, type, answer, id, addr } };
+    } else {
+      const a = answer > OTALK_MAX_ANSWER ? Answer.FAILED : answer;
+      response = { protocol: 'otalk', msg: { byteOrder: req.msg.byteOrder, layout: 'padded', type, answer: a, id, addr } };
+    }
+    this.#fx.push({ kind: 'reply', ...(callId !== undefined ? { callId } : {}), ingress, response });
+    this.#log('debug', callId, 'reply', { to: `${ingress.source.address}:${ingress.source.port}`, type: requestTypeName(type), answer: answerName(answer), id });
+  }
+
+  /** Gateway-assigned ids per side, (n + 1) mod MAX_ID skipping 0 and ids in use, like a daemon's new_id(). */
+  #allocId(side: Side, callId: string | undefined): number {
+    for (let i = 0; i < MAX_ID; i++) {
+      this.#nextId[side] = (this.#nextId[side] % (MAX_ID - 1)) + 1;
+      const id = this.#nextId[side];
+      if (!this.#ids.has(`${side}:${id}`)) {
+        if (callId !== undefined) this.#ids.set(`${side}:${id}`, callId);
+        return id;
+      }
+    }
+    return this.#nextId[side];
+  }
+
+  #newCallId(): string {
+    this.#seq = (this.#seq % 999_999) + 1;
+    return `c-${String(this.#seq).padStart(6, '0')}`;
+  }
+
+  #setState(call: Call, state: CallState): void {
+    call.state = state;
+    call.sinceWall = this.#clock.wallNow();
+  }
+
+  #audit(event: 'requested' | 'refused' | 'rung' | 'connected' | 'ended', callId: string, fields: Record<string, unknown>): void {
+    this.#fx.push({ kind: 'audit', record: { event, callId, ...fields } });
+  }
+
+  #log(level: 'debug' | 'info' | 'warn', callId: string | undefined, msg: string, fields?: Record<string, unknown>): void {
+    this.#fx.push({ kind: 'log', level, ...(callId !== undefined ? { callId } : {}), msg, ...(fields !== undefined ? { fields } : {}) });
+  }
+
+  #count(counter: SessionCounter, label?: string): void {
+    this.#counters.set(counter, (this.#counters.get(counter) ?? 0) + 1);
+    this.#fx.push({ kind: 'count', counter, ...(label !== undefined ? { label } : {}) });
+  }
+}
+
+function stubMsg<T extends object>(type: number, extra: T): CtlMsg & T {
+  return { type, id: 0, addr: NO_ADDR, ctlAddr: NO_ADDR, pid: 0, lName: '', rName: '', rTty: '', ...extra };
+}

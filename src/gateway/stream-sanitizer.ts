@@ -1,0 +1,292 @@
+/**
+ * Incremental sanitiser for the relayed talk conversation (issue 4, "sanitises the relayed
+ * conversation"). Pure: bytes in, bytes out, state carried across chunks, no I/O.
+ *
+ * What it neutralises, each replaced by a visible harmless rendering made of printable ASCII:
+ * - ESC (0x1b) → `^[`; the bytes of the sequence that follows (CSI `ESC [ … final`, OSC/DCS/SOS/
+ *   PM/APC strings `ESC ] … BEL|ST`, nF/Fp/Fe/Fs `ESC x`) are tracked so control bytes inside them
+ *   (a BEL or ESC terminator) are rendered too; the printable body passes as plain text.
+ * - C1 controls: a byte 0x80–0x9F that is not part of valid UTF-8 → `^[` + (byte − 0x40)
+ *   (its 7-bit equivalent, 0x9B CSI → `^[[`); U+0080–U+009F encoded as UTF-8 (C2 80 … C2 9F) the same.
+ * - C0 controls other than TAB, LF, CR, BEL, BS and the sender's own edit characters → `^X`.
+ *
+ * Printable ASCII, DEL, valid UTF-8 (including 4-byte sequences split across chunks) and bytes
+ * 0xA0–0xFF that are not valid UTF-8 (Latin-1 text) pass untouched. A possible UTF-8 lead byte is
+ * held until the bytes that complete (or refute) it arrive, so the output is independent of how the
+ * input was chunked: concat(push(c) for c in chunks) + flush() is the same for every split.
+ */
+
+/** Bytes of an escape sequence tracked before giving up and returning to plain text. */
+export const MAX_ESCAPE_SEQUENCE_BYTES = 256;
+
+const ESC = 0x1b;
+const BEL = 0x07;
+const CARET = 0x5e; // '^'
+const LBRACKET = 0x5b; // '['
+const BACKSLASH = 0x5c;
+
+/** C0 controls a talk peer legitimately sends (talk-protocol.md §4.3): BEL, BS, TAB, LF, CR. */
+const ALWAYS_KEPT_C0: readonly number[] = [0x07, 0x08, 0x09, 0x0a, 0x0d];
+
+const State = {
+  Ground: 0,
+  /** Inside a UTF-8 multi-byte sequence (`#pending` holds the bytes seen so far). */
+  Utf8: 1,
+  /** Just after ESC (or ESC + intermediates). */
+  Escape: 2,
+  /** Inside `ESC [` parameters/intermediates. */
+  Csi: 3,
+  /** Inside an OSC/DCS/SOS/PM/APC string. */
+  Str: 4,
+  /** Inside a string, just after ESC (maybe ST = ESC \\). */
+  StrEscape: 5,
+} as const;
+type State = (typeof State)[keyof typeof State];
+
+export interface StreamSanitizerOptions {
+  /**
+   * The sender's 3 edit characters (erase, kill, word-erase); those that are C0 controls or DEL
+   * pass untouched. ESC and C1 bytes are never kept, whatever the sender announced.
+   */
+  editChars?: Uint8Array;
+}
+
+/** Stateful, chunking-invariant sanitiser for one direction of one call. */
+export class StreamSanitizer {
+  /** 1 = pass untouched in plain text, for bytes 0x00–0x1f. */
+  readonly #keepC0 = new Uint8Array(32);
+  #state: State = State.Ground;
+  /** Pending UTF-8 bytes (lead + continuations so far). */
+  readonly #pending = new Uint8Array(4);
+  #pendingLen = 0;
+  #pendingNeed = 0;
+  /** Bytes consumed in the current escape sequence (bounded by MAX_ESCAPE_SEQUENCE_BYTES). */
+  #seqLen = 0;
+
+  constructor(options: StreamSanitizerOptions = {}) {
+    for (const b of ALWAYS_KEPT_C0) this.#keepC0[b] = 1;
+    const edit = options.editChars;
+    if (edit !== undefined) {
+      for (const b of edit) if (b < 0x20 && b !== ESC) this.#keepC0[b] = 1;
+    }
+  }
+
+  /** Sanitises one chunk; returns the input itself when nothing needed changing. */
+  push(chunk: Uint8Array): Uint8Array {
+    const n = chunk.length;
+    if (this.#state === State.Ground) {
+      // Fast path: plain printable ASCII / kept controls.
+      let i = 0;
+      for (; i < n; i++) {
+        const b = chunk[i]!;
+        if (b >= 0x20 ? b >= 0x7f : this.#keepC0[b] === 0) break;
+      }
+      if (i === n) return chunk;
+      const out = new Out(n + 8);
+      out.copy(chunk, 0, i);
+      this.#run(chunk, i, out);
+      return out.result();
+    }
+    const out = new Out(n + 8);
+    this.#run(chunk, 0, out);
+    return out.result();
+  }
+
+  /** Ends the stream: emits a held incomplete UTF-8 sequence as raw bytes and resets the state. */
+  flush(): Uint8Array {
+    const out = new Out(16);
+    if (this.#state === State.Utf8) this.#abortUtf8(out);
+    this.#state = State.Ground;
+    this.#seqLen = 0;
+    return out.result();
+  }
+
+  #run(chunk: Uint8Array, start: number, out: Out): void {
+    for (let i = start; i < chunk.length; i++) this.#byte(chunk[i]!, out);
+  }
+
+  #byte(b: number, out: Out): void {
+    switch (this.#state) {
+      case State.Ground:
+        this.#ground(b, out);
+        return;
+      case State.Utf8:
+        this.#utf8(b, out);
+        return;
+      case State.Escape:
+        this.#escape(b, out);
+        return;
+      case State.Csi:
+        if (this.#tooLong() || b < 0x20 || b > 0x7e) {
+          this.#state = State.Ground;
+          this.#ground(b, out);
+        } else {
+          out.push(b);
+          if (b >= 0x40) this.#state = State.Ground;
+        }
+        return;
+      case State.Str:
+        if (b === BEL) {
+          out.caret(b);
+          this.#state = State.Ground;
+        } else if (b === ESC) {
+          out.push2(CARET, LBRACKET);
+          this.#state = State.StrEscape;
+        } else if (this.#tooLong() || b < 0x20 || b > 0x7e) {
+          // LF/CR/other controls and 8-bit bytes end the tracked string: plain text rules again.
+          this.#state = State.Ground;
+          this.#ground(b, out);
+        } else {
+          out.push(b);
+        }
+        return;
+      case State.StrEscape:
+        if (b === BACKSLASH) {
+          out.push(b);
+          this.#state = State.Ground;
+        } else {
+          this.#state = State.Escape;
+          this.#seqLen = 0;
+          this.#escape(b, out);
+        }
+        return;
+    }
+  }
+
+  #tooLong(): boolean {
+    return ++this.#seqLen > MAX_ESCAPE_SEQUENCE_BYTES;
+  }
+
+  #ground(b: number, out: Out): void {
+    if (b < 0x20) {
+      if (b === ESC) {
+        out.push2(CARET, LBRACKET);
+        this.#state = State.Escape;
+        this.#seqLen = 0;
+      } else if (this.#keepC0[b] === 1) {
+        out.push(b);
+      } else {
+        out.caret(b);
+      }
+    } else if (b < 0x80) {
+      out.push(b);
+    } else if (b < 0xa0) {
+      out.c1(b);
+    } else {
+      const need = utf8Need(b);
+      if (need === 0) {
+        out.push(b); // 0xA0–0xC1, 0xF5–0xFF: not a UTF-8 lead, Latin-1 text
+      } else {
+        this.#pending[0] = b;
+        this.#pendingLen = 1;
+        this.#pendingNeed = need;
+        this.#state = State.Utf8;
+      }
+    }
+  }
+
+  #utf8(b: number, out: Out): void {
+    const lead = this.#pending[0]!;
+    const lo = this.#pendingLen === 1 ? secondMin(lead) : 0x80;
+    const hi = this.#pendingLen === 1 ? secondMax(lead) : 0xbf;
+    if (b < lo || b > hi) {
+      this.#abortUtf8(out);
+      this.#ground(b, out);
+      return;
+    }
+    this.#pending[this.#pendingLen++] = b;
+    if (this.#pendingLen <= this.#pendingNeed) return;
+    this.#state = State.Ground;
+    if (lead === 0xc2 && b < 0xa0) {
+      out.c1(b); // U+0080–U+009F
+    } else {
+      for (let k = 0; k < this.#pendingLen; k++) out.push(this.#pending[k]!);
+    }
+    this.#pendingLen = 0;
+  }
+
+  /** The held bytes did not form valid UTF-8: emit them one by one as raw bytes. */
+  #abortUtf8(out: Out): void {
+    // Only the lead byte can be held alone or with continuations 0x80–0xBF; continuations in
+    // 0x80–0x9F are C1 bytes once the sequence is known to be invalid.
+    for (let k = 0; k < this.#pendingLen; k++) {
+      const p = this.#pending[k]!;
+      if (p >= 0x80 && p < 0xa0) out.c1(p);
+      else out.push(p);
+    }
+    this.#pendingLen = 0;
+    this.#state = State.Ground;
+  }
+
+  #escape(b: number, out: Out): void {
+    if (this.#tooLong() || b < 0x20 || b > 0x7e) {
+      this.#state = State.Ground;
+      this.#ground(b, out);
+      return;
+    }
+    out.push(b);
+    if (b === LBRACKET) this.#state = State.Csi;
+    else if (b === 0x5d || b === 0x50 || b === 0x58 || b === 0x5e || b === 0x5f) this.#state = State.Str; // ] P X ^ _
+    else if (b >= 0x30) this.#state = State.Ground; // final byte of a 2-byte (or nF) sequence
+    // 0x20–0x2F: intermediate, stay in Escape
+  }
+}
+
+/** Number of continuation bytes a UTF-8 lead byte needs, 0 if it is not a valid lead. */
+function utf8Need(b: number): number {
+  if (b >= 0xc2 && b <= 0xdf) return 1;
+  if (b >= 0xe0 && b <= 0xef) return 2;
+  if (b >= 0xf0 && b <= 0xf4) return 3;
+  return 0;
+}
+
+/** RFC 3629 §4: the allowed range of the second byte depends on the lead (no overlongs, surrogates, > U+10FFFF). */
+function secondMin(lead: number): number {
+  return lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
+}
+function secondMax(lead: number): number {
+  return lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
+}
+
+/** A growable output buffer (worst case 3 output bytes per input byte). */
+class Out {
+  #buf: Uint8Array;
+  #len = 0;
+  constructor(size: number) {
+    this.#buf = new Uint8Array(size);
+  }
+  #room(k: number): void {
+    if (this.#len + k <= this.#buf.length) return;
+    const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#len + k));
+    next.set(this.#buf.subarray(0, this.#len));
+    this.#buf = next;
+  }
+  copy(src: Uint8Array, from: number, to: number): void {
+    this.#room(to - from);
+    this.#buf.set(src.subarray(from, to), this.#len);
+    this.#len += to - from;
+  }
+  push(b: number): void {
+    this.#room(1);
+    this.#buf[this.#len++] = b;
+  }
+  push2(a: number, b: number): void {
+    this.#room(2);
+    this.#buf[this.#len++] = a;
+    this.#buf[this.#len++] = b;
+  }
+  /** C0 control → `^X`. */
+  caret(b: number): void {
+    this.push2(CARET, b + 0x40);
+  }
+  /** C1 control 0x80–0x9F → `^[` + its 7-bit equivalent (0x40–0x5F). */
+  c1(b: number): void {
+    this.#room(3);
+    this.#buf[this.#len++] = CARET;
+    this.#buf[this.#len++] = LBRACKET;
+    this.#buf[this.#len++] = b - 0x40;
+  }
+  result(): Uint8Array {
+    return this.#buf.subarray(0, this.#len);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Structured logging: pino JSON lines (default) or syslog-style lines (`<PRI>` prefix, which
+ * journald and most syslog daemons understand on stderr). Callers put peer-supplied text through
+ * sanitizeText() before logging; the syslog formatter also neutralises every non-printable byte.
+ */
+import { createWriteStream } from 'node:fs';
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import { sanitizeText } from '../shared/sanitize.js';
+
+export type { Logger } from 'pino';
+export type LogFormat = 'json' | 'syslog';
+
+export interface LoggerOptions {
+  readonly name: string;
+  readonly format: LogFormat;
+  readonly level?: string;
+  /** Where lines go; defaults to process.stderr. */
+  readonly destination?: NodeJS.WritableStream;
+}
+
+/** RFC 5424 facility `daemon` (3). */
+const FACILITY_DAEMON = 3;
+
+/** pino level → syslog severity. */
+function severity(level: number): number {
+  if (level >= 60) return 2; // crit
+  if (level >= 50) return 3; // err
+  if (level >= 40) return 4; // warning
+  if (level >= 30) return 6; // info
+  return 7; // debug
+}
+
+const OMIT = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg']);
+
+/** One pino JSON line → `<PRI>name[pid]: msg key=value ...`. */
+export function formatSyslogLine(json: string): string {
+  let rec: Record<string, unknown>;
+  try {
+    rec = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return `<${FACILITY_DAEMON * 8 + 3}>${sanitizeText(json)}`;
+  }
+  const level = typeof rec['level'] === 'number' ? rec['level'] : 30;
+  const pri = FACILITY_DAEMON * 8 + severity(level);
+  const name = typeof rec['name'] === 'string' ? rec['name'] : 'talkgate';
+  const pid = typeof rec['pid'] === 'number' ? rec['pid'] : process.pid;
+  const fields = Object.entries(rec)
+    .filter(([k]) => !OMIT.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const msg = typeof rec['msg'] === 'string' ? rec['msg'] : '';
+  return sanitizeText(`<${pri}>${name}[${pid}]: ${[msg, ...fields].join(' ')}`);
+}
+
+class SyslogStream extends Writable {
+  readonly #out: NodeJS.WritableStream;
+  #pending = '';
+  constructor(out: NodeJS.WritableStream) {
+    super();
+    this.#out = out;
+  }
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.#pending += chunk.toString();
+    let nl: number;
+    while ((nl = this.#pending.indexOf('\n')) !== -1) {
+      const line = this.#pending.slice(0, nl);
+      this.#pending = this.#pending.slice(nl + 1);
+      if (line.length > 0) this.#out.write(`${formatSyslogLine(line)}\n`);
+    }
+    cb();
+  }
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const out = options.destination ?? process.stderr;
+  const stream = options.format === 'syslog' ? new SyslogStream(out) : out;
+  return pino({ name: options.name, level: options.level ?? 'info', base: { pid: process.pid } }, stream);
+}
+
+/** An append-only log file stream (for inetd mode, where stdout and stderr are the UDP socket). */
+export function logFileStream(path: string): NodeJS.WritableStream {
+  return createWriteStream(path, { flags: 'a', mode: 0o640 });
+}

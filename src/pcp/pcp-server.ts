@@ -1,0 +1,198 @@
+/**
+ * Adapter: the middlebox's UDP server (PCP + NAT-PMP on the inside address only) driving
+ * nftables through src/firewall. Requests are processed one at a time, so each answer reflects
+ * a committed (or refused) nft transaction.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import type { Clock } from '../shared/clock.js';
+import { renderCloseHole, renderOpenHole, type HoleSpec } from '../firewall/nft-hole.js';
+import { nftExistingNames, renderRemoveTable, renderReplaceTable, type NftBatch, type NftCommand, type NftTableSpec } from '../firewall/nft-ruleset.js';
+import type { NftRunner } from '../firewall/nft-runner.js';
+import { MiddleboxCore, type FirewallOp, type MiddleboxConfig } from './middlebox-core.js';
+import { NATPMP_VERSION, PCP_ANNOUNCE_GROUP4, PCP_CLIENT_PORT, PCP_MAX_MESSAGE } from './pcp-constants.js';
+
+/** Bound on datagrams waiting for the serial processor (beyond: dropped, counted). */
+export const PCP_SERVER_QUEUE_MAX = 1024;
+
+export interface PcpServerOptions {
+  readonly listenAddress: string;
+  readonly listenPort: number;
+  readonly core: MiddleboxConfig;
+  readonly table: NftTableSpec;
+  readonly nft: NftRunner;
+  readonly clock: Clock;
+  readonly log: (line: string) => void;
+  /** Multicast an ANNOUNCE on start (RFC 6887 §14.1.3). */
+  readonly announce: boolean;
+}
+
+export interface PcpServerStats {
+  received: number;
+  answered: number;
+  dropped: number;
+  nftFailures: number;
+}
+
+export function renderOps(spec: NftTableSpec, ops: readonly FirewallOp[]): NftBatch {
+  const cmds: NftCommand[] = [];
+  for (const op of ops) {
+    if (op.kind === 'open') cmds.push(...renderOpenHole(spec, op.hole).nftables);
+    else if (op.kind === 'close') cmds.push(...renderCloseHole(spec, op.hole).nftables);
+    else cmds.push(...renderCloseHole(spec, op.old).nftables, ...renderOpenHole(spec, op.hole).nftables);
+  }
+  return { nftables: cmds };
+}
+
+export class PcpServer {
+  readonly core: MiddleboxCore;
+  readonly stats: PcpServerStats = { received: 0, answered: 0, dropped: 0, nftFailures: 0 };
+  readonly #o: PcpServerOptions;
+  #socket: Socket | null = null;
+  #queue: { msg: Buffer; address: string; port: number }[] = [];
+  #busy = false;
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
+
+  constructor(o: PcpServerOptions) {
+    this.#o = o;
+    this.core = new MiddleboxCore(o.core, o.clock);
+  }
+
+  /** Replaces our nftables state (nothing from a previous process survives) and restarts the epoch. */
+  async replaceTable(): Promise<void> {
+    const spec = this.#o.table;
+    let existing = new Set<string>();
+    if (spec.deployment === 'admin') {
+      const l = await this.#o.nft.listTable(spec.family, spec.table);
+      if (!l.ok) throw new Error(`nft list table ${spec.table}: ${l.failure}: ${l.message}`);
+      existing = nftExistingNames(spec, l.stdout);
+    }
+    const r = await this.#o.nft.apply(renderReplaceTable(spec, existing));
+    if (!r.ok) throw new Error(`nft table replace failed (${r.failure}): ${r.message}`);
+    this.core.resetState();
+  }
+
+  async start(): Promise<void> {
+    await this.replaceTable();
+    const sock = createSocket({ type: 'udp4', reuseAddr: false });
+    this.#socket = sock;
+    sock.on('message', (msg, rinfo) => {
+      this.stats.received++;
+      if (msg.length > PCP_MAX_MESSAGE + 4 || this.#queue.length >= PCP_SERVER_QUEUE_MAX) {
+        this.stats.dropped++;
+        return;
+      }
+      this.#queue.push({ msg, address: rinfo.address, port: rinfo.port });
+      void this.#drain();
+    });
+    sock.on('error', (e) => this.#o.log(`socket error: ${e.message}`));
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind(this.#o.listenPort, this.#o.listenAddress, () => {
+        sock.off('error', reject);
+        resolve();
+      });
+    });
+    this.#o.log(`listening on ${this.#o.listenAddress}:${this.#o.listenPort} (PCP + NAT-PMP), epoch restarted`);
+    if (this.#o.announce) {
+      try {
+        sock.setMulticastInterface(this.#o.listenAddress);
+        sock.send(this.core.announcement(), PCP_CLIENT_PORT, PCP_ANNOUNCE_GROUP4);
+        this.#o.log(`ANNOUNCE sent to ${PCP_ANNOUNCE_GROUP4}:${PCP_CLIENT_PORT}`);
+      } catch (e) {
+        this.#o.log(`ANNOUNCE failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      for (let item = this.#queue.shift(); item !== undefined && !this.#stopped; item = this.#queue.shift()) {
+        await this.#handle(item.msg, item.address, item.port);
+      }
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #handle(msg: Buffer, address: string, port: number): Promise<void> {
+    const bytes = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
+    let reply: Uint8Array | null;
+    let log: string;
+    try {
+      const action = bytes[0] === NATPMP_VERSION ? this.core.handleNatpmp(bytes, address) : this.core.handlePcp(bytes, address);
+      if (action.kind === 'done') {
+        reply = action.value;
+        log = action.log;
+      } else {
+        const r = action.ops.length === 0 ? ({ ok: true } as const) : await this.#o.nft.apply(renderOps(this.#o.table, action.ops));
+        const now = this.#o.clock.now();
+        if (r.ok) {
+          reply = action.commit(now);
+        } else {
+          this.stats.nftFailures++;
+          reply = action.fail(r.failure, now);
+          this.#o.log(`nft failed (${r.failure}): ${r.message.split('\n')[0] ?? ''}`);
+          if (r.failure === 'no-such-element' && action.ops.some((o) => o.kind === 'open')) await this.#stateLost();
+        }
+        log = action.log;
+      }
+    } catch (e) {
+      // Typed decode errors are data; anything here is our bug: count, log, drop.
+      this.stats.dropped++;
+      this.#o.log(`request from ${address}:${port} dropped: ${(e as Error).message}`);
+      return;
+    }
+    this.#o.log(`${address}:${port} ${log}`);
+    this.#schedule();
+    if (reply === null) {
+      this.stats.dropped++;
+      return;
+    }
+    this.stats.answered++;
+    this.#socket?.send(reply, port, address);
+  }
+
+  /** Our table vanished under us: replace it, forget mappings, restart the epoch, announce. */
+  async #stateLost(): Promise<void> {
+    this.#o.log('firewall state lost: replacing the table and restarting the epoch');
+    try {
+      await this.replaceTable();
+      this.#socket?.send(this.core.announcement(), PCP_CLIENT_PORT, PCP_ANNOUNCE_GROUP4);
+    } catch (e) {
+      this.#o.log(`table replace failed: ${(e as Error).message}`);
+    }
+  }
+
+  #schedule(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    const next = this.core.nextExpiry();
+    if (next === null || this.#stopped) return;
+    const delay = Math.max(0, Math.min(next - this.#o.clock.now(), 2 ** 31 - 1));
+    this.#timer = setTimeout(() => void this.#expire(), delay + 5);
+    this.#timer.unref();
+  }
+
+  async #expire(): Promise<void> {
+    const holes: HoleSpec[] = this.core.expire();
+    if (holes.length > 0) {
+      const r = await this.#o.nft.apply(renderOps(this.#o.table, holes.map((hole) => ({ kind: 'close' as const, hole }))));
+      this.#o.log(`expired ${holes.length} mapping(s)${r.ok ? '' : ` (nft close: ${r.failure})`}`);
+    }
+    this.#schedule();
+  }
+
+  /** Stops answering and removes all of our rules. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    const sock = this.#socket;
+    this.#socket = null;
+    if (sock !== null) await new Promise<void>((resolve) => sock.close(() => resolve()));
+    const r = await this.#o.nft.apply(renderRemoveTable(this.#o.table));
+    this.#o.log(r.ok ? 'rules removed' : `rule removal failed (${r.failure}): ${r.message.split('\n')[0] ?? ''}`);
+  }
+}

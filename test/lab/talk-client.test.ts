@@ -1,0 +1,210 @@
+/**
+ * Issue 3 acceptance: `talkgate talk` against the real Debian talk programs and daemons, in a
+ * threeHosts lab (prefix tgc): in = alice, out = bob. Each case picks its daemons and clients.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { labSkip } from './prereq.js';
+import { threeHosts, IN_ADDR, OUT_ADDR } from './topologies.js';
+import { checkHalves, RESPOND_RE } from './talk-call.js';
+import { TalkdControl } from './talkd-control.js';
+import { INETUTILS_TALK, NETKIT_TALK, talkgateArgv } from './peers.js';
+import { sleep } from './proc.js';
+import type { Lab } from './lab.js';
+import type { Terminal } from './terminal.js';
+import { CTL_GIVE_UP_MS } from '../../src/client/client-constants.js';
+
+const skip = labSkip();
+const TALKGATE = talkgateArgv('talk').join(' ');
+const T = 15_000;
+const UTF8_ENV = { LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
+
+describe('talkgate talk against real peers', { skip, timeout: 300_000 }, () => {
+  let lab: Lab;
+  let daemons: TalkdControl;
+  let alice: Terminal;
+  let bob: Terminal;
+
+  before(async () => {
+    lab = await threeHosts('tgc');
+    daemons = new TalkdControl(lab);
+    alice = await lab.login('in', 'alice', { env: UTF8_ENV });
+    bob = await lab.login('out', 'bob', { env: UTF8_ENV });
+    await daemons.use('in', { kind: 'netkit' });
+    await daemons.use('out', { kind: 'netkit' });
+  });
+  after(async () => {
+    await lab?.destroy();
+  });
+
+  /** Caller runs `callerCmd target`, the callee answers with the announced command, lines are exchanged. */
+  async function call(callerCmd: string, calleeCmd: string, lines?: { a: string; b: string }): Promise<{ caller: string; callee: string }> {
+    const tag = Math.floor(Math.random() * 1e6).toString(36);
+    const a = lines?.a ?? `from-alice-${tag} hello`;
+    const b = lines?.b ?? `from-bob-${tag} hi there`;
+    await alice.clear();
+    await bob.clear();
+    try {
+      await alice.type(`${callerCmd} bob@${OUT_ADDR}`);
+      const announced = await bob.waitFor(RESPOND_RE, T);
+      const respondWith = ([...announced.matchAll(new RegExp(RESPOND_RE.source, 'g'))].pop()?.[1] ?? '').replace(/\.$/, '');
+      assert.ok(respondWith, `no respond-with line:\n${announced}`);
+      await bob.type(`${calleeCmd} ${respondWith}`);
+      await bob.waitFor(/Connection established/, T);
+      await alice.waitFor(/Connection established/, T);
+      await alice.type(a);
+      await bob.type(b);
+      await bob.waitFor(new RegExp(escapeRe(a)), T);
+      await alice.waitFor(new RegExp(escapeRe(b)), T);
+      await sleep(200);
+      const caller = await alice.screen();
+      const callee = await bob.screen();
+      checkHalves(caller, a, b, 'caller');
+      checkHalves(callee, b, a, 'callee');
+      return { caller, callee };
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- alice ---\n${await alice.screen()}\n--- bob ---\n${await bob.screen()}`);
+    } finally {
+      await hangUp();
+    }
+  }
+
+  async function hangUp(): Promise<void> {
+    await alice.key('C-c');
+    await bob.waitFor(/Connection clos|\$ *$/m, 5_000).catch(() => undefined);
+    await bob.key('C-c');
+    assert.ok(await alice.backToPrompt(), `alice has no prompt:\n${await alice.screen()}`);
+    assert.ok(await bob.backToPrompt(), `bob has no prompt:\n${await bob.screen()}`);
+  }
+
+  test('talkgate talk calls a netkit talk user through netkit talkd', async () => {
+    await call(TALKGATE, NETKIT_TALK);
+  });
+
+  test('talkgate talk is called by a netkit talk user', async () => {
+    await call(NETKIT_TALK, TALKGATE);
+  });
+
+  test('talkgate talk with the inetutils talk client as the peer, both directions', async () => {
+    await call(TALKGATE, INETUTILS_TALK);
+    await call(INETUTILS_TALK, TALKGATE);
+  });
+
+  test('talkgate talk through talkgate talkd on both hosts', async () => {
+    await daemons.use('out', { kind: 'talkgate', mode: 'standalone' });
+    await daemons.use('in', { kind: 'talkgate', mode: 'standalone' });
+    try {
+      await call(TALKGATE, NETKIT_TALK);
+      await call(NETKIT_TALK, TALKGATE);
+    } finally {
+      await daemons.use('in', { kind: 'netkit' });
+      await daemons.use('out', { kind: 'netkit' });
+    }
+  });
+
+  test('two talkgate clients exchange UTF-8 lines with accents, CJK and emoji', async () => {
+    const { caller, callee } = await call(TALKGATE, TALKGATE, { a: 'Grüße aus Zürich 漢字かな 😀 ok', b: 'réponse déjà vue 中文 🎉 fin' });
+    assert.match(caller, /réponse déjà vue 中文 🎉 fin/);
+    assert.match(callee, /Grüße aus Zürich 漢字かな 😀 ok/);
+  });
+
+  test('a peer sending ESC ] 0;pwned BEL, ESC [2J and a C1 CSI gets them shown visibly, never emitted', async () => {
+    await alice.clear();
+    await bob.clear();
+    try {
+      await alice.type(`${TALKGATE} bob@${OUT_ADDR}`);
+      const announced = await bob.waitFor(RESPOND_RE, T);
+      const respondWith = ([...announced.matchAll(new RegExp(RESPOND_RE.source, 'g'))].pop()?.[1] ?? '').replace(/\.$/, '');
+      // The peer is a talkgate client, which sends typed bytes raw (netkit's curses eats a typed ESC).
+      await bob.type(`${TALKGATE} ${respondWith}`);
+      await alice.waitFor(/Connection established/, T);
+      await bob.waitFor(/Connection established/, T);
+      const mark = alice.mark();
+      // ESC ] 0 ; pwned BEL, ESC [ 2 J, C1 CSI (0x9b, invalid UTF-8 → Latin-1 fallback), "31m", LF
+      await bob.tmux('send-keys', '-t', 'bob', '-H', ...hex('\x1b]0;pwned\x07 \x1b[2J \x9b31mevil\n'));
+      const screen = await alice.waitFor(/\^\[\]0;pwned/, T);
+      assert.match(screen, /\^\[\]0;pwned \^\[\[2J \\x9b31mevil/);
+      const raw = alice.typescriptBytes(mark);
+      assert.equal(raw.indexOf(Buffer.from('\x1b]0;pwned')), -1, 'raw OSC reached the terminal');
+      assert.equal(raw.indexOf(Buffer.from('\x1b[2J')), -1, 'raw ED reached the terminal');
+      assert.equal(raw.indexOf(Buffer.from([0x9b])) === -1 || !raw.includes(Buffer.from([0x9b, 0x33, 0x31])), true, 'raw C1 CSI reached the terminal');
+      const title = await alice.tmux('display-message', '-p', '-t', 'alice', '#{pane_title}');
+      assert.doesNotMatch(title, /pwned/);
+    } finally {
+      await hangUp();
+    }
+  });
+
+  test('terminal resize during a call keeps both halves right', async () => {
+    await alice.clear();
+    await bob.clear();
+    try {
+      await alice.type(`${TALKGATE} bob@${OUT_ADDR}`);
+      const announced = await bob.waitFor(RESPOND_RE, T);
+      const respondWith = ([...announced.matchAll(new RegExp(RESPOND_RE.source, 'g'))].pop()?.[1] ?? '').replace(/\.$/, '');
+      await bob.type(`${NETKIT_TALK} ${respondWith}`);
+      await alice.waitFor(/Connection established/, T);
+      await alice.type('alice before resize');
+      await bob.type('bob before resize');
+      await alice.waitFor(/bob before resize/, T);
+      await alice.tmux('resize-window', '-t', 'alice', '-x', '60', '-y', '16');
+      await sleep(300);
+      await alice.type('alice after resize');
+      await bob.type('bob after resize');
+      await alice.waitFor(/bob after resize/, T);
+      await sleep(200);
+      const s = await alice.screen();
+      const lines = s.split('\n');
+      assert.ok(lines.length <= 17, `rows after resize: ${lines.length}`);
+      const rule = lines.findIndex((l) => /^-{60}$/.test(l));
+      assert.ok(rule > 0, `no 60-column rule:\n${s}`);
+      const above = lines.slice(0, rule).join('\n');
+      const below = lines.slice(rule + 1).join('\n');
+      for (const t of ['alice before resize', 'alice after resize']) assert.ok(above.includes(t) && !below.includes(t), s);
+      for (const t of ['bob before resize', 'bob after resize']) assert.ok(below.includes(t) && !above.includes(t), s);
+    } finally {
+      await alice.tmux('resize-window', '-t', 'alice', '-x', '80', '-y', '24').catch(() => '');
+      await hangUp();
+    }
+  });
+
+  test("the callee's daemon drops every reply: the client gives up within its bound and restores the terminal", async () => {
+    await lab.nft('out', [
+      'table inet tgc_drop {',
+      '  chain out {',
+      '    type filter hook output priority 0; policy accept;',
+      '    udp sport { 517, 518 } drop',
+      '  }',
+      '}',
+    ].join('\n') + '\n');
+    try {
+      await alice.clear();
+      const mark = alice.mark();
+      const t0 = Date.now();
+      await alice.type(`${TALKGATE} bob@${OUT_ADDR}`);
+      await alice.waitForOutput(/No answer from your party's talk daemon/, mark, CTL_GIVE_UP_MS + 10_000);
+      const elapsed = Date.now() - t0;
+      assert.ok(await alice.backToPrompt(), `no prompt:\n${await alice.screen()}`);
+      assert.ok(elapsed < CTL_GIVE_UP_MS + 5_000, `gave up after ${elapsed} ms`);
+      const raw = alice.typescript(mark);
+      assert.ok(raw.includes('\x1b[?1049l'), 'alternate screen was not left');
+      const stty = await lab.exec('in', ['true']); // the pane's tty mode is checked by typing a line
+      assert.equal(stty.code, 0);
+      await alice.type('echo cooked-$((6*7))');
+      await alice.waitFor(/cooked-42/, 5_000);
+      process.stderr.write(`drop test: gave up after ${elapsed} ms (bound ${CTL_GIVE_UP_MS} ms)\n`);
+    } finally {
+      await lab.exec('out', ['nft', 'delete', 'table', 'inet', 'tgc_drop'], { check: false });
+    }
+  });
+
+  void IN_ADDR;
+});
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function hex(s: string): string[] {
+  return [...Buffer.from(s, 'latin1')].map((b) => b.toString(16).padStart(2, '0'));
+}
