@@ -52,14 +52,15 @@ async function runGateway(opts: GatewayOptions): Promise<number> {
     process.stderr.write(`talkgate gateway: cannot start: ${(err as Error).message}\n`);
     return 1;
   }
+  let runningAs: { user: string; group?: string } | undefined;
   try {
-    dropPrivileges(loaded.config);
+    runningAs = dropPrivileges(loaded.config);
   } catch (err: unknown) {
     process.stderr.write(`talkgate gateway: cannot drop privileges: ${(err as Error).message}\n`);
     await rt.stop();
     return 1;
   }
-  logger.info({ config: path, faces: rt.faces(), admin: rt.adminAddress() }, 'gateway running');
+  logger.info({ config: path, faces: rt.faces(), admin: rt.adminAddress(), ...(runningAs !== undefined ? { runningAs } : {}) }, 'gateway running');
 
   return new Promise<number>((resolve) => {
     const onHup = (): void => {
@@ -86,14 +87,42 @@ async function runGateway(opts: GatewayOptions): Promise<number> {
   });
 }
 
-/** Started as root: after binding, switch to [privileges] user/group (group first). */
-function dropPrivileges(config: GatewayConfig): void {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
-  const p = config.privileges;
-  if (p === undefined) return;
-  if (p.group !== undefined && typeof process.setgid === 'function') process.setgid(p.group);
+/**
+ * Who a classical gateway started as root runs as when [privileges] is absent: it needs no
+ * privilege once its sockets are bound (relay ports are unprivileged). Debian's nobody/nogroup;
+ * the group falls back to "nobody" where there is no "nogroup".
+ */
+export const DEFAULT_UNPRIVILEGED_USER = 'nobody';
+export const DEFAULT_UNPRIVILEGED_GROUPS: readonly string[] = ['nogroup', 'nobody'];
+
+/**
+ * Started as root: after binding, switch to [privileges] user/group (group first). Without
+ * [privileges] the classical mode drops to nobody; the transparent and pinhole modes keep root
+ * (they program nftables and open transparent sockets per call).
+ */
+function dropPrivileges(config: GatewayConfig): { user: string; group?: string } | undefined {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
+  let p = config.privileges;
+  if (p === undefined) {
+    if (config.mode !== 'classical') return undefined;
+    p = { user: DEFAULT_UNPRIVILEGED_USER };
+  }
+  let group = p.group;
+  if (typeof process.setgid === 'function') {
+    const candidates = group !== undefined ? [group] : config.privileges === undefined ? DEFAULT_UNPRIVILEGED_GROUPS : [];
+    for (const g of candidates) {
+      try {
+        process.setgid(g);
+        group = g;
+        break;
+      } catch (err: unknown) {
+        if (g === candidates[candidates.length - 1]) throw err;
+      }
+    }
+  }
   // process.initgroups (POSIX) is missing from @types/node 20: reach it through a narrow cast.
   const initgroups = (process as unknown as { initgroups?: (user: string, extraGroup: string) => void }).initgroups;
-  if (p.group !== undefined && typeof initgroups === 'function') initgroups.call(process, p.user, p.group);
+  if (group !== undefined && typeof initgroups === 'function') initgroups.call(process, p.user, group);
   if (typeof process.setuid === 'function') process.setuid(p.user);
+  return { user: p.user, ...(group !== undefined ? { group } : {}) };
 }

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { NftRunner } from '../firewall/nft-runner.js';
 import { parseMiddleboxConfig } from '../pcp/middlebox-config.js';
-import { PcpServer } from '../pcp/pcp-server.js';
+import { NftLibrary } from '../pcp/nft-library.js';
+import { PcpServer, type NftPort } from '../pcp/pcp-server.js';
 import { systemClock } from '../shared/clock.js';
 
 export function command(): Command {
@@ -11,7 +12,8 @@ export function command(): Command {
     .description('PCP (RFC 6887) / NAT-PMP server on the inside address that programs nftables')
     .requiredOption('--config <file>', 'TOML configuration')
     .option('--quiet', 'log only errors')
-    .action(async (opts: { config: string; quiet?: boolean }) => {
+    .option('--nft <how>', 'drive nftables through "lib" (libnftables in process, default; falls back to exec) or "exec" (nft -j per batch)', 'lib')
+    .action(async (opts: { config: string; quiet?: boolean; nft: string }) => {
       let settings;
       try {
         settings = parseMiddleboxConfig(readFileSync(opts.config, 'utf8'));
@@ -23,7 +25,10 @@ export function command(): Command {
       const log = (line: string): void => {
         if (opts.quiet !== true || /fail|error/i.test(line)) process.stderr.write(`[middlebox ${new Date().toISOString()}] ${line.replace(/[^\x20-\x7e]/g, '?')}\n`);
       };
-      const server = new PcpServer({ ...settings, nft: new NftRunner(), clock: systemClock, log });
+      const lib = opts.nft === 'exec' ? null : NftLibrary.open();
+      if (opts.nft !== 'exec' && lib === null) log('libnftables not loadable: running nft -j per batch');
+      const nft: NftPort = lib ?? new NftRunner();
+      const server = new PcpServer({ ...settings, nft, clock: systemClock, log });
       try {
         await server.start();
       } catch (e) {

@@ -70,3 +70,9 @@ test('renderStatusTable() says so when there are no calls and computes age from 
   assert.match(renderStatusTable({ calls: [{ callId: 'x', startedAt: 1_000 }] }, 3_662_000), /^x\s+-\s+-\s+-\s+-\s+1h01m\s+-$/m);
   assert.equal(formatAge(59_999), '59s');
 });
+
+test("renderStatusTable() shows the age of the gateway's own status (the ISO `since` of each call)", () => {
+  const since = '2026-01-01T00:00:00.000Z';
+  const now = Date.parse(since) + 187_000;
+  assert.match(renderStatusTable({ calls: [{ callId: 'c-000001', state: 'connected', since }] }, now), /^c-000001\s+-\s+-\s+-\s+connected\s+3m07s\s+-$/m);
+});

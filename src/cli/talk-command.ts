@@ -20,7 +20,8 @@ export function command(): Command {
     .option('--port <n>', 'ntalk port of the talk daemons', port(false), NTALK_PORT)
     .option('--otalk-port <n>', "otalk port of the callee's daemon (0 = never try otalk)", port(true), OTALK_PORT)
     .option('--local-port <n>', 'ntalk port of our own daemon (default: --port)', port(false))
-    .action(async (user: string, tty: string | undefined, o: { port: number; otalkPort: number; localPort?: number }) => {
+    .option('--as <name>', 'the name to call as (default: your login name; e.g. for the one-machine gateway demo)')
+    .action(async (user: string, tty: string | undefined, o: { port: number; otalkPort: number; localPort?: number; as?: string }) => {
       const { runTalk } = await import('../client/talk-session.js');
       process.exitCode = await runTalk(
         {
@@ -29,6 +30,7 @@ export function command(): Command {
           port: o.port,
           otalkPort: o.otalkPort === 0 ? null : o.otalkPort,
           localPort: o.localPort ?? o.port,
+          ...(o.as !== undefined ? { user: o.as } : {}),
         },
         process.stdin,
         process.stdout,

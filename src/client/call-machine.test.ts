@@ -229,3 +229,16 @@ test('CallMachine: only timers after start always end within the bound (property
     }),
   );
 });
+
+test('CallMachine arms the retry timer at CTL_WAIT (2 s) for every send, so the give-up bound is CTL_MAX_TRIES × 2 s', () => {
+  assert.equal(CTL_WAIT_MS, 2_000);
+  const m = new CallMachine({ ...cfg, remoteOtalkPort: null });
+  let all = m.handle({ kind: 'start' });
+  for (let i = 0; i < 20 && m.state !== 'done'; i++) all = all.concat(m.handle({ kind: 'timer', timer: 'ctl' }));
+  const timers = all.filter((e) => e.kind === 'start-timer');
+  assert.equal(timers.length, CTL_MAX_TRIES, 'one retry timer per send, none after the last');
+  for (const t of timers) assert.deepEqual(t, { kind: 'start-timer', timer: 'ctl', ms: CTL_WAIT_MS });
+  // Each send is followed by its timer: send, timer, send, timer, ..., end.
+  const order = all.filter((e) => e.kind === 'send' || e.kind === 'start-timer' || e.kind === 'end').map((e) => e.kind);
+  assert.deepEqual(order, [...Array.from({ length: CTL_MAX_TRIES }, () => ['send', 'start-timer']).flat(), 'end']);
+});

@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { isIPv4 } from '../protocol/wire.js';
 import { parseCidr, type Ipv4Cidr } from '../gateway/ipv4-cidr.js';
 import { NTALK_PORT, OTALK_PORT } from '../protocol/constants.js';
+import { DEFAULT_HOLE_TIMEOUT_S, DEFAULT_PINHOLE_PORTS, DEFAULT_PINHOLE_PREFIX, DEFAULT_PINHOLE_TABLE } from '../gateway/pinhole/pinhole-constants.js';
+import { DEFAULT_INTERCEPT_TABLE, DEFAULT_TPROXY_PORT } from '../firewall/intercept/intercept-ruleset.js';
 
 /** Default admin listener: loopback only (issue 4 "admin listener (loopback by default)"). */
 export const DEFAULT_ADMIN_LISTEN = '127.0.0.1:9518';
@@ -107,6 +109,36 @@ export const gatewayConfigSchema = z.strictObject({
     })
     .default({ listen: DEFAULT_ADMIN_LISTEN }),
   privileges: z.strictObject({ user: z.string().min(1), group: z.string().min(1).optional() }).optional(),
+  /** mode = "transparent": the tproxy port (>= 1024, see DEFAULT_TPROXY_PORT) and the nft table it installs. */
+  transparent: z
+    .strictObject({
+      port: z.number().int().min(1024).max(65_535).default(DEFAULT_TPROXY_PORT),
+      table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an nft identifier').default(DEFAULT_INTERCEPT_TABLE),
+    })
+    .prefault({}),
+  /** mode = "pinhole": nftables holes instead of the relay (src/gateway/pinhole/). */
+  pinhole: z
+    .strictObject({
+      /** Our own table (own_firewall) or the administrator's table we add our chains/sets to. */
+      table: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, 'must be an nftables table name').default(DEFAULT_PINHOLE_TABLE),
+      own_firewall: z.boolean().default(true),
+      /** Prefix of our chains and sets inside the administrator's table (own_firewall = false). */
+      prefix: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/, 'must be letters, digits, _').default(DEFAULT_PINHOLE_PREFIX),
+      ports: portRange.prefault(DEFAULT_PINHOLE_PORTS),
+      hole_timeout: z.number().int().min(1).max(3600).default(DEFAULT_HOLE_TIMEOUT_S),
+      /** Inside → outside forwarding: "holes" (only a call's own hole) or "open". */
+      outbound: z.enum(['open', 'holes']).default('holes'),
+      /** Also intercept inside users' control messages to outside daemons (`talk bob@<outside IP>`). */
+      intercept: z.boolean().default(true),
+    })
+    .prefault({}),
+  /** mode = "pinhole" with a remote middlebox: holes requested over PCP (src/pcp/pcp-data-path.ts). */
+  middlebox: z
+    .strictObject({
+      pcp: z.string().refine(isIPv4, 'must be an IPv4 address (the PCP server)'),
+      port: z.number().int().min(1).max(65_535).default(5351),
+    })
+    .optional(),
 });
 
 export type RawGatewayConfig = z.infer<typeof gatewayConfigSchema>;
@@ -149,6 +181,20 @@ export interface GatewayConfig {
   /** undefined when `listen = "off"`. */
   readonly admin?: { readonly host: string; readonly port: number };
   readonly privileges?: { readonly user: string; readonly group?: string };
+  /** Interception settings (used by mode = "transparent"); defaults when absent. */
+  readonly transparent?: { readonly port: number; readonly table: string };
+  /** Pinhole settings (used by mode = "pinhole"); defaults when absent. */
+  readonly pinhole?: {
+    readonly table: string;
+    readonly ownFirewall: boolean;
+    readonly prefix: string;
+    readonly ports: { readonly min: number; readonly max: number };
+    readonly holeTimeoutSeconds: number;
+    readonly outbound: 'open' | 'holes';
+    readonly intercept: boolean;
+  };
+  /** mode = "pinhole": a remote PCP middlebox opens the holes instead of local nftables. */
+  readonly middlebox?: { readonly pcp: string; readonly port: number };
 }
 
 function lowerMap(rec: Record<string, string>): Map<string, string> {
@@ -202,5 +248,16 @@ export function normaliseGatewayConfig(raw: RawGatewayConfig): GatewayConfig {
     ...(raw.privileges !== undefined
       ? { privileges: { user: raw.privileges.user, ...(raw.privileges.group !== undefined ? { group: raw.privileges.group } : {}) } }
       : {}),
+    transparent: { port: raw.transparent.port, table: raw.transparent.table },
+    pinhole: {
+      table: raw.pinhole.table,
+      ownFirewall: raw.pinhole.own_firewall,
+      prefix: raw.pinhole.prefix,
+      ports: raw.pinhole.ports,
+      holeTimeoutSeconds: raw.pinhole.hole_timeout,
+      outbound: raw.pinhole.outbound,
+      intercept: raw.pinhole.intercept,
+    },
+    ...(raw.middlebox !== undefined ? { middlebox: { pcp: raw.middlebox.pcp, port: raw.middlebox.port } } : {}),
   };
 }

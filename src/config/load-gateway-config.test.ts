@@ -81,5 +81,5 @@ test('parseGatewayConfig() rejects bad directory targets and modes not built yet
   const errs = errorsOf(`mode = "pinhole"\n${minimal}\n[directory]\nbob = "bob"\n`);
   assert.ok(errs.some((e) => e.startsWith('gw.toml: directory.bob: must be "user@host"')), errs.join('\n'));
   const errs2 = errorsOf(`mode = "pinhole"\n${minimal}`);
-  assert.ok(errs2.some((e) => e.includes('mode: "pinhole" is not available yet')), errs2.join('\n'));
+  assert.ok(errs2.some((e) => e.includes('inside.interface: required with mode = "pinhole"')), errs2.join('\n'));
 });

@@ -67,12 +67,60 @@ function crossCheck(c: GatewayConfig): string[] {
   for (const [name, ip] of c.inside.hosts) {
     if (!c.inside.networks.some((n) => cidrContains(n, ip)) && !isLoopback(ip)) errors.push(`inside.hosts.${name}: ${ip} is not in inside.networks`);
   }
-  if (c.mode !== 'classical') errors.push(`mode: "${c.mode}" is not available yet (only "classical")`);
+  // With [middlebox] pcp the holes live on the remote middlebox: no local nftables to check.
+  if (c.mode === 'pinhole' && c.middlebox === undefined) errors.push(...pinholeChecks(c));
+  if (c.middlebox !== undefined && c.mode !== 'pinhole') errors.push('middlebox: only with mode = "pinhole" (the holes are requested over PCP)');
+  if (c.mode === 'transparent') errors.push(...transparentChecks(c));
   const relaySize = c.relay.ports.max - c.relay.ports.min + 1;
   for (const p of [c.ports.ntalk, c.ports.otalk]) {
     if (p >= c.relay.ports.min && p <= c.relay.ports.max) errors.push(`relay.ports: overlaps the control port ${p}`);
   }
   if (relaySize < 1) errors.push('relay.ports: empty range');
+  return errors;
+}
+
+/** Linux interface names: IFNAMSIZ 16 minus the NUL, no '/', whitespace or ':' (alias syntax). */
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+/** mode = "transparent": the interfaces interception applies to, and the privileges it keeps. */
+function transparentChecks(c: GatewayConfig): string[] {
+  const errors: string[] = [];
+  for (const [key, name] of [['inside.interface', c.inside.interface], ['outside.interface', c.outside.interface]] as const) {
+    if (name === undefined) errors.push(`${key}: required with mode = "transparent" (the interface talk traffic is intercepted on)`);
+    else if (!IFNAME.test(name)) errors.push(`${key}: ${JSON.stringify(name)} is not an interface name (1-15 of A-Z a-z 0-9 _ . -)`);
+  }
+  if (c.inside.interface !== undefined && c.inside.interface === c.outside.interface) {
+    errors.push('outside.interface: must differ from inside.interface');
+  }
+  if (c.privileges !== undefined) {
+    errors.push('privileges: not with mode = "transparent" (it sends from foreign addresses and removes its nft table on exit, both need CAP_NET_ADMIN)');
+  }
+  const tp = c.transparent?.port;
+  if (tp !== undefined && tp >= c.relay.ports.min && tp <= c.relay.ports.max) errors.push(`transparent.port: ${tp} lies in relay.ports`);
+  if (tp !== undefined && (tp === c.ports.ntalk || tp === c.ports.otalk)) errors.push(`transparent.port: ${tp} is a control port`);
+  return errors;
+}
+
+/** mode = "pinhole": its nftables rules name both interfaces; its ports avoid the control ports. */
+function pinholeChecks(c: GatewayConfig): string[] {
+  const errors: string[] = [];
+  for (const [key, name] of [['inside.interface', c.inside.interface], ['outside.interface', c.outside.interface]] as const) {
+    if (name === undefined) errors.push(`${key}: required with mode = "pinhole" (the holes' rules name it)`);
+    else if (!IFNAME.test(name)) errors.push(`${key}: ${JSON.stringify(name)} is not an interface name (1-15 of A-Z a-z 0-9 _ . -)`);
+  }
+  if (c.inside.interface !== undefined && c.inside.interface === c.outside.interface) {
+    errors.push('outside.interface: must differ from inside.interface');
+  }
+  const p = c.pinhole;
+  if (p !== undefined) {
+    for (const port of [c.ports.ntalk, c.ports.otalk]) {
+      if (port >= p.ports.min && port <= p.ports.max) errors.push(`pinhole.ports: overlaps the control port ${port}`);
+    }
+    if (p.ports.min < 1024) errors.push('pinhole.ports: must be >= 1024 (ports below are refused, as ftp-proxy does)');
+  }
+  if (c.privileges !== undefined) {
+    errors.push('privileges: not with mode = "pinhole" (it runs nft and conntrack for every call, both need CAP_NET_ADMIN)');
+  }
   return errors;
 }
 

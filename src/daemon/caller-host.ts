@@ -16,14 +16,27 @@ const MAX_HOST_NAME = 253;
 
 export type ResolveCallerHost = (address: string) => Promise<string>;
 
-async function fcrdns(address: string): Promise<string> {
-  const { hostname } = await lookupService(address, 0);
-  if (hostname === address || hostname.length > MAX_HOST_NAME || !isPrintableName(hostname)) return address;
-  const forward = await lookup(hostname, { all: true, family: 4 });
-  return forward.some((a) => a.address === address) ? hostname : address;
+/** The two resolver calls FCrDNS needs (the system resolver by default; tests pass their own). */
+export interface HostResolver {
+  /** getnameinfo(): the name of an address (or the address itself when it has none). */
+  reverse(address: string): Promise<string>;
+  /** getaddrinfo(AF_INET): every IPv4 address of a name. */
+  forward(name: string): Promise<string[]>;
 }
 
-export function callerHostResolver(timeoutMs = CALLER_DNS_TIMEOUT_MS): ResolveCallerHost {
+export const systemHostResolver: HostResolver = {
+  reverse: async (address) => (await lookupService(address, 0)).hostname,
+  forward: async (name) => (await lookup(name, { all: true, family: 4 })).map((a) => a.address),
+};
+
+async function fcrdns(address: string, resolver: HostResolver): Promise<string> {
+  const hostname = await resolver.reverse(address);
+  if (hostname === address || hostname.length > MAX_HOST_NAME || !isPrintableName(hostname)) return address;
+  const forward = await resolver.forward(hostname);
+  return forward.includes(address) ? hostname : address;
+}
+
+export function callerHostResolver(timeoutMs = CALLER_DNS_TIMEOUT_MS, resolver: HostResolver = systemHostResolver): ResolveCallerHost {
   const cache = new Map<string, { host: string; at: number }>();
   let resolving = 0;
   return async (address) => {
@@ -34,7 +47,7 @@ export function callerHostResolver(timeoutMs = CALLER_DNS_TIMEOUT_MS): ResolveCa
     let timer: NodeJS.Timeout | undefined;
     try {
       const host = await Promise.race([
-        fcrdns(address).catch(() => address),
+        fcrdns(address, resolver).catch(() => address),
         new Promise<string>((resolve) => {
           timer = setTimeout(() => resolve(address), timeoutMs);
         }),

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeNtalkCtlResponse, encodeNtalkCtlMsg, sockAddr } from '../protocol/index.js';
@@ -88,6 +88,75 @@ test('talkgate talkd adopts systemd LISTEN_FDS sockets, matching ntalk/otalk by 
     assert.equal(await lookUp(ntalk), Answer.NOT_HERE);
     assert.equal(await lookUp(otalk), Answer.NOT_HERE, 'ntalk messages are understood on the otalk port too');
     assert.match(stderr, /"flavour":"otalk","address":"127.0.0.1","port":\d+,"msg":"listening"/);
+    child.kill('SIGTERM');
+    assert.equal(await exited(child, 5000), 0);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+/** uid of `user` and gid of `group` from /etc/passwd and /etc/group. */
+function idsOf(user: string, group: string): { uid: number; gid: number } | undefined {
+  const field = (file: string, name: string, index: number): number | undefined => {
+    const line = readFileSync(file, 'utf8').split('\n').find((l) => l.split(':')[0] === name);
+    const v = line?.split(':')[index];
+    return v === undefined ? undefined : Number(v);
+  };
+  const uid = field('/etc/passwd', user, 2);
+  const gid = field('/etc/group', group, 2);
+  return uid === undefined || gid === undefined ? undefined : { uid, gid };
+}
+
+/** A free UDP port below 1024 on 127.0.0.1 (only root can bind it), or undefined. */
+async function freePrivilegedPort(): Promise<number | undefined> {
+  for (let port = 1000; port > 900; port--) {
+    const s = createSocket('udp4');
+    const ok = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    s.close();
+    if (ok) return port;
+  }
+  return undefined;
+}
+
+/** The Uid:, Gid: and Groups: lines of /proc/PID/status. */
+function procIds(pid: number): { uids: number[]; gids: number[]; groups: number[] } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const nums = (key: string): number[] =>
+    (new RegExp(`^${key}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '').split(/\s+/).filter((v) => v !== '').map(Number);
+  return { uids: nums('Uid'), gids: nums('Gid'), groups: nums('Groups') };
+}
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const ids = idsOf('nobody', 'tty');
+const dropSkip = skip !== false ? skip : !isRoot ? 'not root' : ids === undefined ? 'no user nobody / group tty' : false;
+
+test('talkgate talkd started as root binds a privileged port, then runs as --user/--group only', { skip: dropSkip, timeout: 30_000 }, async () => {
+  assert.ok(ids !== undefined);
+  const port = await freePrivilegedPort();
+  assert.ok(port !== undefined, 'a free port in 901..1000 on 127.0.0.1');
+  const child = spawn(
+    process.execPath,
+    [join(root, 'bin', 'talkgate.js'), 'talkd', '--port', String(port), '--no-otalk', '--bind', '127.0.0.1',
+      '--utmp', '/nonexistent', '--user', 'nobody', '--group', 'tty'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  try {
+    assert.equal(await lookUp(port), Answer.NOT_HERE, 'serves the privileged port after the drop');
+    assert.ok(child.pid !== undefined);
+    const p = procIds(child.pid);
+    assert.deepEqual(p.uids, [ids.uid, ids.uid, ids.uid, ids.uid], 'real, effective, saved and fs uid are nobody');
+    assert.deepEqual(p.gids, [ids.gid, ids.gid, ids.gid, ids.gid], 'real, effective, saved and fs gid are tty');
+    assert.ok(!p.groups.includes(0), `no root group among the supplementary groups (${p.groups.join(',')})`);
+    assert.ok(p.groups.includes(ids.gid));
+    const dropped = stderr.split('\n').filter((l) => l.includes('"msg":"dropped privileges"'));
+    assert.equal(dropped.length, 1);
+    const rec = JSON.parse(dropped[0] ?? '{}') as Record<string, unknown>;
+    assert.deepEqual([rec['uid'], rec['gid'], rec['user'], rec['group']], [ids.uid, ids.gid, 'nobody', 'tty']);
     child.kill('SIGTERM');
     assert.equal(await exited(child, 5000), 0);
   } finally {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderOpenHole, renderCloseHole } from './nft-hole.js';
+import { renderOpenHole, renderCloseHole, renderRefreshHole } from './nft-hole.js';
 import { renderReplaceTable, type NftTableSpec } from './nft-ruleset.js';
 
 const spec: NftTableSpec = { family: 'ip', table: 'tg', deployment: 'own', prefix: '', outsideInterface: 'wan0', insideInterface: 'lan0', insideNetworks: ['10.0.0.0/24'], outbound: 'open' };
@@ -33,4 +33,28 @@ test('renderReplaceTable() own deployment: add+delete+add table, forward policy 
   assert.ok(!admin.some((c) => 'table' in ((c['add'] ?? c['delete'] ?? {}) as object)), 'admin deployment never touches the table');
   assert.ok(admin.some((c) => (c['flush'] as { set?: { name: string } } | undefined)?.set?.name === 'tg_pin4'));
   assert.ok(admin.every((c) => JSON.stringify(c).includes('"tg_') ));
+});
+
+test('renderOpenHole() of a one-shot outbound hole: pinout4 + callmark4 (a call\'s inside party connecting out)', () => {
+  const out = { ...hole, direction: 'outbound' as const, peerPort: 44444, externalPort: null, internalPort: 0, mark: 43 };
+  const names = renderOpenHole(spec, out).nftables.map((c) => (c['create'] as { element: { name: string } }).element.name);
+  assert.deepEqual(names, ['pinout4', 'callmark4']);
+  const plain = renderOpenHole(spec, { ...out, oneShot: false }).nftables.map((c) => (c['create'] as { element: { name: string } }).element.name);
+  assert.deepEqual(plain, ['out4'], 'a PCP-style outbound hole is unchanged');
+});
+
+test('renderReplaceTable() marks one-shot outbound flows before the open/holes outbound rule', () => {
+  for (const outbound of ['open', 'holes'] as const) {
+    const rules = renderReplaceTable({ ...spec, outbound }).nftables.map((c) => JSON.stringify(c)).filter((t) => t.includes('"rule"') && t.includes('"lan0"'));
+    const pin = rules.findIndex((t) => t.includes('@pinout4'));
+    const rest = rules.findIndex((t) => !t.includes('@pinout4') && !t.includes('"mark"'));
+    assert.ok(pin >= 0 && rest > pin, `${outbound}: ${rules.join('\n')}`);
+  }
+});
+
+test('renderRefreshHole() deletes (no meta) then re-adds (new timeout) every element: fails whole once a one-shot element was consumed', () => {
+  const b = renderRefreshHole(spec, hole).nftables;
+  assert.deepEqual(b.map((c) => Object.keys(c)[0]), ['delete', 'delete', 'delete', 'delete', 'add', 'add', 'add', 'add']);
+  assert.ok(!JSON.stringify(b.slice(0, 4)).includes('timeout'));
+  assert.ok(b.slice(4).every((c) => JSON.stringify(c).includes('"timeout":30')));
 });

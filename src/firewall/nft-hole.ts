@@ -47,7 +47,14 @@ export function holeElements(spec: NftTableSpec, hole: HoleSpec): Element[] {
   const { protocol: proto, internalAddress: ia, internalPort: ip } = hole;
   if (hole.direction === 'outbound') {
     if (hole.peer === null || hole.peerPort === undefined) throw new RangeError('outbound hole needs peer and peerPort');
-    return [{ set: n.out4, key: [ia, hole.peer, proto, hole.peerPort] }];
+    const key = [ia, hole.peer, proto, hole.peerPort];
+    if (!hole.oneShot) return [{ set: n.out4, key }];
+    // A call's outbound hole: consumed by the first flow, whose conntrack entry gets the mark.
+    if (!(hole.mark > 0 && hole.mark <= 0xffff_ffff)) throw new RangeError('a one-shot hole needs a non-zero 32-bit mark');
+    return [
+      { set: n.pinout4, key },
+      { set: n.callmark4, key, value: hole.mark },
+    ];
   }
   const els: Element[] = [];
   if (hole.peer === null) {
@@ -105,4 +112,19 @@ export function renderCloseHole(spec: NftTableSpec, hole: HoleSpec): NftBatch {
 /** Refreshing a hole's timeout (PCP renewal): close + open in one atomic batch. */
 export function renderRenewHole(spec: NftTableSpec, hole: HoleSpec): NftBatch {
   return { nftables: [...renderCloseHole(spec, hole).nftables, ...renderOpenHole(spec, hole).nftables] };
+}
+
+/**
+ * Refreshing a still-unused hole's timeout (a call re-announced): delete + add of every element in
+ * one batch. A one-shot element already consumed makes the delete fail (ENOENT) and with it the
+ * whole batch, so a used hole is never re-opened.
+ */
+export function renderRefreshHole(spec: NftTableSpec, hole: HoleSpec): NftBatch {
+  const els = holeElements(spec, hole);
+  return {
+    nftables: [
+      ...els.map((el) => ({ delete: elementCommand(spec, el, hole, false) })),
+      ...els.map((el) => ({ add: elementCommand(spec, el, hole, true) })),
+    ],
+  };
 }

@@ -55,6 +55,7 @@ export function nftNames(spec: NftTableSpec) {
     dnatany4addr: `${p}dnatany4addr`,
     dnatany4port: `${p}dnatany4port`,
     out4: `${p}out4`,
+    pinout4: `${p}pinout4`,
     prerouting: `${p}prerouting`,
     postrouting: `${p}postrouting`,
     forward: `${p}forward`,
@@ -97,6 +98,8 @@ function setDefs(spec: NftTableSpec): NftCommand[] {
     { set: { ...base, name: n.open4, type: key4 } },
     { set: { ...base, name: n.anyin4, type: ['ipv4_addr', 'inet_proto', 'inet_service'] } },
     { set: { ...base, name: n.out4, type: key4 } },
+    // One-shot outbound holes (a call's inside party connecting out): consumed and marked like pin4.
+    { set: { ...base, name: n.pinout4, type: key4 } },
     { map: { ...base, name: n.callmark4, type: key4, map: 'mark' } },
     // DNAT target split into an address map and a port map: nft 1.0.6 segfaults on a JSON-defined
     // map with concatenated data (`: ipv4_addr . inet_service`) used by a JSON dnat rule.
@@ -144,6 +147,21 @@ function ruleDefs(spec: NftTableSpec): NftCommand[] {
     rules.push(rule(n.forward, [ctState('established', 'related'), ACCEPT]));
     rules.push(rule(n.forward, [ctState('invalid'), { drop: null }]));
   }
+  const markNonZero = { match: { op: '!=', left: { ct: { key: 'mark' } }, right: 0 } };
+  rules.push(
+    // One-shot outbound holes come first so that their flow is marked (teardown by mark) even when
+    // outbound forwarding is open; a marked flow's SYN retransmits pass.
+    rule(n.forward, [iif(lan), oif(wan), ctState('new'), markNonZero, ACCEPT]),
+    rule(n.forward, [
+      iif(lan),
+      oif(wan),
+      ctState('new'),
+      eq(flow4, `@${n.pinout4}`),
+      { mangle: { key: { ct: { key: 'mark' } }, value: { map: { key: flow4, data: `@${n.callmark4}` } } } },
+      { set: { op: 'delete', elem: flow4, set: `@${n.pinout4}` } },
+      ACCEPT,
+    ]),
+  );
   if (spec.outbound === 'open') {
     rules.push(rule(n.forward, [iif(lan), oif(wan), ACCEPT]));
   } else {
@@ -151,7 +169,7 @@ function ruleDefs(spec: NftTableSpec): NftCommand[] {
   }
   rules.push(
     // A flow that already took a one-shot hole carries its mark: its SYN retransmits pass.
-    rule(n.forward, [iif(wan), ctState('new'), { match: { op: '!=', left: { ct: { key: 'mark' } }, right: 0 } }, ACCEPT]),
+    rule(n.forward, [iif(wan), ctState('new'), markNonZero, ACCEPT]),
     rule(n.forward, [iif(wan), ctState('new'), eq(flow4, `@${n.open4}`), ACCEPT]),
     rule(n.forward, [iif(wan), ctState('new'), eq({ concat: [IP_DADDR, L4PROTO, TH_DPORT] }, `@${n.anyin4}`), ACCEPT]),
     rule(n.forward, [

@@ -3,10 +3,15 @@
  * shared/reference/middlebox.md §3) and maps failures to typed results.
  */
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NftBatch, NftFamily } from './nft-ruleset.js';
 
 /** Bound on one nft invocation (a batch of a few elements takes ~5 ms). */
 export const NFT_TIMEOUT_MS = 5_000;
+/** Largest JSON batch passed as one argv string (MAX_ARG_STRLEN is 128 KiB; keep a margin). */
+export const NFT_ARGV_MAX_BYTES = 100_000;
 /** Bound on what we read from nft's output (a full list of 4 sets × 65,536 elements fits). */
 export const NFT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
@@ -65,16 +70,33 @@ export class NftRunner {
     });
   }
 
-  /** Applies one batch atomically. */
-  apply(batch: NftBatch): Promise<NftResult> {
-    return this.run(['-j', JSON.stringify(batch)]);
+  /**
+   * Applies one batch atomically. A batch too big for one argv string (Linux MAX_ARG_STRLEN) goes
+   * through a private temp file (`-j -f FILE`; stdin cannot be used, see above).
+   */
+  async apply(batch: NftBatch): Promise<NftResult> {
+    const json = JSON.stringify(batch);
+    if (json.length <= NFT_ARGV_MAX_BYTES) return this.run(['-j', json]);
+    const dir = await mkdtemp(join(tmpdir(), 'talkgate-nft-'));
+    try {
+      const file = join(dir, 'batch.json');
+      await writeFile(file, json, { mode: 0o600 });
+      return await this.run(['-j', '-f', file]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   /** Lists a set or map's elements (with `expires` and `comment`). */
   async listElements(family: NftFamily, table: string, name: string, kind: 'set' | 'map' = 'set'): Promise<NftElement[] | NftResult> {
     const r = await this.run(['-j', 'list', kind, family, table, name]);
     if (!r.ok) return r;
-    return parseNftElements(r.stdout);
+    try {
+      return parseNftElements(r.stdout);
+    } catch (err: unknown) {
+      // Empty or cut output (the table replaced under us): a failure, not an exception.
+      return { ok: false, failure: 'other', message: `unparsable nft output: ${(err as Error).message}` };
+    }
   }
 
   /** `nft -j list table` (raw JSON text) or a failure. */

@@ -120,3 +120,13 @@ test('StreamSanitizer passes printable text and valid UTF-8 byte-identical (prop
     { numRuns: 2000 },
   );
 });
+
+test('StreamSanitizer bulk fast path equals byte-at-a-time state machine (property)', () => {
+  fc.assert(
+    fc.property(fc.oneof(anyBytes, dangerousMix), editArb, (input, edit) => {
+      const everyByte = Array.from({ length: input.length }, (_, k) => k);
+      assert.deepEqual(sanitizeAll(input, [], edit), sanitizeAll(input, everyByte, edit));
+    }),
+    { numRuns: 2000 },
+  );
+});

@@ -71,25 +71,67 @@ export class StreamSanitizer {
     }
   }
 
-  /** Sanitises one chunk; returns the input itself when nothing needed changing. */
+  /**
+   * Sanitises one chunk; returns the input itself when nothing needed changing. Runs of bytes that
+   * pass untouched (printable ASCII, kept controls, Latin-1, complete valid UTF-8 sequences) are
+   * found by a tight scan and copied in bulk; only the bytes that need the state machine go through
+   * it byte by byte, and the output buffer is allocated only when something changes.
+   */
   push(chunk: Uint8Array): Uint8Array {
     const n = chunk.length;
-    if (this.#state === State.Ground) {
-      // Fast path: plain printable ASCII / kept controls.
-      let i = 0;
-      for (; i < n; i++) {
-        const b = chunk[i]!;
-        if (b >= 0x20 ? b >= 0x7f : this.#keepC0[b] === 0) break;
+    let out: Out | undefined;
+    /** chunk[copied, i) are untouched bytes not yet copied to `out`. */
+    let copied = 0;
+    let i = 0;
+    while (i < n) {
+      if (this.#state === State.Ground) {
+        i = this.#cleanRun(chunk, i);
+        if (i >= n) break;
       }
-      if (i === n) return chunk;
-      const out = new Out(n + 8);
-      out.copy(chunk, 0, i);
-      this.#run(chunk, i, out);
-      return out.result();
+      out ??= new Out(n + 8);
+      out.copy(chunk, copied, i);
+      this.#byte(chunk[i]!, out);
+      copied = ++i;
     }
-    const out = new Out(n + 8);
-    this.#run(chunk, 0, out);
+    if (out === undefined) return chunk;
+    out.copy(chunk, copied, n);
     return out.result();
+  }
+
+  /**
+   * From `i` in the ground state, the index of the first byte that is not part of a run passing
+   * untouched (n if the run reaches the end). A UTF-8 sequence counts only when complete in this
+   * chunk and valid (and not an encoded C1); otherwise the state machine takes it from its lead.
+   */
+  #cleanRun(chunk: Uint8Array, i: number): number {
+    const n = chunk.length;
+    const keep = this.#keepC0;
+    while (i < n) {
+      const b = chunk[i]!;
+      if (b >= 0x20) {
+        if (b < 0x80) {
+          i++; // printable ASCII and DEL
+          continue;
+        }
+        if (b < 0xa0) return i; // C1
+        const need = utf8Need(b);
+        if (need === 0) {
+          i++; // Latin-1, not a UTF-8 lead
+          continue;
+        }
+        if (i + need >= n) return i;
+        const b1 = chunk[i + 1]!;
+        if (b1 < secondMin(b) || b1 > secondMax(b) || (b === 0xc2 && b1 < 0xa0)) return i;
+        if (need >= 2 && (chunk[i + 2]! & 0xc0) !== 0x80) return i;
+        if (need === 3 && (chunk[i + 3]! & 0xc0) !== 0x80) return i;
+        i += need + 1;
+      } else if (keep[b] === 1) {
+        i++;
+      } else {
+        return i;
+      }
+    }
+    return i;
   }
 
   /** Ends the stream: emits a held incomplete UTF-8 sequence as raw bytes and resets the state. */
@@ -99,10 +141,6 @@ export class StreamSanitizer {
     this.#state = State.Ground;
     this.#seqLen = 0;
     return out.result();
-  }
-
-  #run(chunk: Uint8Array, start: number, out: Out): void {
-    for (let i = start; i < chunk.length; i++) this.#byte(chunk[i]!, out);
   }
 
   #byte(b: number, out: Out): void {

@@ -35,15 +35,15 @@ export const MiddleboxFileSchema = z.strictObject({
     })
     .refine((p) => p.min_lifetime <= p.max_lifetime, 'min_lifetime <= max_lifetime')
     .refine((p) => p.port_range[0] <= p.port_range[1], 'port_range low <= high')
-    .default({} as never),
+    .prefault({}),
   firewall: z
     .strictObject({
-      table: nftName.default('talkgate_mb'),
+      table: nftName.default('talkgate_pcp'),
       deployment: z.enum(['own', 'admin']).default('own'),
       prefix: z.string().regex(/^[A-Za-z0-9_]{0,12}$/).default(''),
       outbound: z.enum(['open', 'holes']).default('open'),
     })
-    .default({} as never),
+    .prefault({}),
 });
 
 export interface MiddleboxSettings {

@@ -78,18 +78,84 @@ test('epoch counts seconds and restarts on state loss; expiry frees mappings', (
   assert.equal(core.epoch(), 0);
 });
 
-test('handlePcp() answers every mutated request with a well-formed response or silence', () => {
+/** Checks a server answer to `req` is well-formed per RFC 6887 §7.2/§8.3. */
+function checkAnswer(req: Uint8Array, v: Uint8Array | null): void {
+  const d = decodePcpRequest(req);
+  if (v === null) {
+    assert.equal(d.kind, 'silent', 'only <2 octets or a response (R bit) is dropped silently');
+    return;
+  }
+  assert.notEqual(d.kind, 'silent');
+  assert.ok(v.length >= 24 && v.length <= 1100 && v.length % 4 === 0, `length ${v.length}`);
+  assert.equal(v[0], 2, 'answered as version 2');
+  assert.equal(v[1], ((req[1] ?? 0) & 0x7f) | 0x80, 'R bit + the request opcode');
+  const r = decodePcpResponse(v);
+  assert.ok(r.result <= 13);
+  if (d.kind === 'error') assert.equal(r.result, d.result, 'the decoder\u2019s result code');
+  if (r.result !== PcpResult.SUCCESS && r.opcode === PcpOpcode.MAP && r.body !== undefined) {
+    assert.deepEqual(Array.from(r.body.nonce), Array.from(req.subarray(24, 36)), 'error echoes the nonce');
+  }
+}
+
+test('fuzz: mutated valid requests get a well-formed answer with the right code, or silence (RFC 6887 §8.3)', () => {
+  const core = new MiddleboxCore(cfg, new ManualClock());
+  const valid = [
+    mapReq({ filter: '198.51.100.2', pf: true }),
+    mapReq({ tp: '10.0.0.4', client: '10.0.0.9' }),
+    mapReq({ lifetime: 0 }),
+    encodePcpRequest({ opcode: PcpOpcode.ANNOUNCE, lifetime: 0, clientAddress: '10.0.0.2', options: { preferFailure: false, filters: [] } }),
+    encodePcpRequest({ opcode: PcpOpcode.PEER, lifetime: 60, clientAddress: '10.0.0.2', body: { nonce: N1, protocol: 6, internalPort: 1, externalPort: 2, externalAddress: '::', remotePort: 3, remoteAddress: '198.51.100.9' }, options: { preferFailure: false, filters: [] } }),
+  ];
+  fc.assert(
+    fc.property(fc.nat(valid.length - 1), fc.array(fc.tuple(fc.nat(130), fc.nat(255)), { maxLength: 8 }), fc.option(fc.nat(140), { nil: undefined }), fc.boolean(), (which, flips, cut, commit) => {
+      const b = (valid[which] ?? new Uint8Array()).slice();
+      for (const [i, v] of flips) if (i < b.length) b[i] = v;
+      const req = cut === undefined ? b : b.subarray(0, Math.min(cut, b.length));
+      const source = req[0] === 2 && req.length >= 24 ? (req[20] === 10 ? `10.${req[21]}.${req[22]}.${req[23]}` : '10.0.0.2') : '10.0.0.2';
+      const a = core.handlePcp(req, source);
+      const v = a.kind === 'done' ? a.value : commit ? a.commit(0) : a.fail('other', 0);
+      checkAnswer(req, v);
+    }),
+    { numRuns: 3000 },
+  );
+  assert.ok(core.mappings().length <= cfg.maxMappings, 'bounded table');
+});
+
+test('fuzz: NAT-PMP requests never throw and are answered in RFC 6886 sizes', () => {
   const core = new MiddleboxCore(cfg, new ManualClock());
   fc.assert(
-    fc.property(fc.array(fc.tuple(fc.nat(100), fc.nat(255)), { maxLength: 8 }), fc.nat(120), (flips, cut) => {
-      const b = mapReq({ filter: '198.51.100.2', pf: true }).slice();
-      for (const [i, v] of flips) if (i < b.length) b[i] = v;
-      const a = core.handlePcp(b.subarray(0, Math.min(cut, b.length)), '10.0.0.2');
-      const v = a.kind === 'done' ? a.value : a.fail('other', 0);
-      const d = decodePcpRequest(b.subarray(0, Math.min(cut, b.length)));
-      if (v === null) assert.equal(d.kind, 'silent');
-      else assert.ok(decodePcpResponse(v).result <= 13);
+    fc.property(fc.uint8Array({ minLength: 0, maxLength: 16 }), fc.boolean(), (raw, commit) => {
+      const b = raw.slice();
+      if (b.length > 0) b[0] = 0;
+      const a = core.handleNatpmp(b, '10.0.0.2');
+      const v = a.kind === 'done' ? a.value : commit ? a.commit(0) : a.fail('other', 0);
+      if (v === null) return;
+      assert.ok([8, 12, 16].includes(v.length));
+      assert.equal(v[1], ((b[1] ?? 0) | 0x80) & 0xff);
     }),
     { numRuns: 2000 },
   );
+});
+
+test('lifetimes clamped both ways; DESCRIPTION kept in the rule comment (sanitised); NAT-PMP address', () => {
+  const core = new MiddleboxCore(cfg, new ManualClock());
+  const short = run(core, mapReq({ lifetime: 1 }));
+  assert.equal(short.resp.lifetime, 10, 'raised to min_lifetime');
+  const b = encodePcpRequest({ opcode: PcpOpcode.MAP, lifetime: 50, clientAddress: '10.0.0.3', body: { nonce: N1, protocol: 17, internalPort: 7, externalPort: 0, externalAddress: '::' }, options: { preferFailure: false, filters: [], description: 'call\u001b[2J 42' } });
+  const r = run(core, b, '10.0.0.3');
+  assert.equal(r.resp.result, PcpResult.SUCCESS);
+  const op = r.ops[0];
+  assert.ok(op?.kind === 'open' && op.hole.id.includes('call?[2J 42') && op.hole.protocol === 'udp');
+  const a = core.handleNatpmp(Uint8Array.of(0, 0), '10.0.0.2');
+  assert.deepEqual(a.kind === 'done' && Array.from(a.value ?? []).slice(8), [203, 0, 113, 1]);
+});
+
+test('refusals are answered at once (no firewall transaction, no port scan)', () => {
+  const core = new MiddleboxCore({ ...cfg, portRange: [1024, 65535] }, new ManualClock());
+  const t0 = performance.now();
+  for (let i = 0; i < 200; i++) {
+    const a = core.handlePcp(mapReq({ client: '192.168.1.1', port: 1000 + i }), '192.168.1.1');
+    assert.equal(a.kind, 'done');
+  }
+  assert.ok(performance.now() - t0 < 500, 'refusing 200 requests takes well under a second');
 });

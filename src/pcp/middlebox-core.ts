@@ -13,7 +13,7 @@
 import type { Clock } from '../shared/clock.js';
 import type { HoleSpec } from '../firewall/nft-hole.js';
 import type { NftFailure } from '../firewall/nft-runner.js';
-import { isIpv4 } from './pcp-address.js';
+import { isIpv4, readPcpAddress } from './pcp-address.js';
 import {
   IPPROTO_TCP,
   IPPROTO_UDP,
@@ -352,7 +352,12 @@ export class MiddleboxCore {
       const lifetime = PCP_LONG_ERROR_LIFETIME_S;
       const bodyLen = d.opcode === PcpOpcode.MAP ? PCP_MAP_BODY_SIZE : d.opcode === PcpOpcode.PEER ? PCP_PEER_BODY_SIZE : 0;
       const withBody = bodyLen > 0 && bytes.length >= PCP_HEADER_SIZE + bodyLen && d.result !== PcpResult.UNSUPP_VERSION;
-      const body = withBody ? readMapBody(bytes, PCP_HEADER_SIZE) : undefined;
+      // RFC 6887 §7.2: an error response carries the request's opcode-specific data.
+      const map = withBody ? readMapBody(bytes, PCP_HEADER_SIZE) : undefined;
+      const body =
+        map === undefined || d.opcode !== PcpOpcode.PEER
+          ? map
+          : { ...map, remotePort: ((bytes[PCP_HEADER_SIZE + PCP_MAP_BODY_SIZE] ?? 0) << 8) | (bytes[PCP_HEADER_SIZE + PCP_MAP_BODY_SIZE + 1] ?? 0), remoteAddress: readPcpAddress(bytes, PCP_HEADER_SIZE + PCP_MAP_BODY_SIZE + 4) };
       const opcode = d.opcode & 0x7f;
       const value = encodePcpResponse({
         version: PCP_VERSION,
@@ -360,7 +365,7 @@ export class MiddleboxCore {
         result: d.result,
         lifetime,
         epoch: epoch(),
-        ...(body !== undefined && d.opcode === PcpOpcode.MAP ? { body } : {}),
+        ...(body !== undefined ? { body } : {}),
         options: NO_OPTIONS,
       });
       return { kind: 'done', value, log: `error ${d.result}: ${d.reason}` };

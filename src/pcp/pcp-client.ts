@@ -20,7 +20,12 @@ export interface PcpClientOptions {
   /** Maximum number of transmissions of one request (bounded for scripts). */
   readonly mrc?: number;
   readonly clock?: Clock;
+  /** Local address to send from (the client-IP field follows it). */
+  readonly localAddress?: string;
 }
+
+/** Bound on requests in flight on one client socket (one 'message' listener each). */
+export const PCP_CLIENT_MAX_IN_FLIGHT = 256;
 
 export interface MapParams {
   readonly protocol?: number;
@@ -71,7 +76,7 @@ export class PcpTimeoutError extends TalkError {
 }
 
 export class PcpClient {
-  readonly #o: Required<Omit<PcpClientOptions, 'clock'>> & { clock: Clock };
+  readonly #o: Required<Omit<PcpClientOptions, 'clock' | 'localAddress'>> & { clock: Clock; localAddress?: string };
   readonly #epoch = new EpochTracker();
   /** Mappings we hold, keyed by protocol/internal port, re-created on state loss. */
   readonly #held = new Map<string, MapParams & { nonce: Uint8Array }>();
@@ -87,6 +92,17 @@ export class PcpClient {
   async #open(): Promise<Socket> {
     if (this.#socket !== null) return this.#socket;
     const s = createSocket('udp4');
+    s.setMaxListeners(PCP_CLIENT_MAX_IN_FLIGHT + 8);
+    const local = this.#o.localAddress;
+    if (local !== undefined) {
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.bind(0, local, () => {
+          s.off('error', reject);
+          resolve();
+        });
+      });
+    }
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
       s.connect(this.#o.port, this.#o.server, () => {
@@ -113,13 +129,15 @@ export class PcpClient {
   /** Sends one request with retransmission; resolves with the first matching response. */
   async send(build: (clientAddress: string) => PcpRequest): Promise<PcpResponse> {
     const s = await this.#open();
+    if (s.listenerCount('message') >= PCP_CLIENT_MAX_IN_FLIGHT) throw new TalkError('PCP_BUSY', `more than ${PCP_CLIENT_MAX_IN_FLIGHT} PCP requests in flight`);
     const req = build(this.#local);
     const bytes = encodePcpRequest(req);
     const nonce = req.opcode === PcpOpcode.ANNOUNCE ? null : req.body.nonce;
     return new Promise<PcpResponse>((resolve, reject) => {
       let tries = 0;
       let timer: NodeJS.Timeout | null = null;
-      let rt = this.#o.irtMs;
+      let rt = 0;
+      const irt = this.#o.irtMs;
       const finish = (): void => {
         if (timer !== null) clearTimeout(timer);
         s.off('message', onMessage);
@@ -144,10 +162,9 @@ export class PcpClient {
         }
         tries++;
         s.send(bytes);
-        // RFC 6887 §8.1.1: RT doubles (with +-10% jitter), capped at MRT.
-        const jitter = 1 + (Math.random() * 0.2 - 0.1);
-        timer = setTimeout(transmit, Math.round(rt * jitter));
-        rt = Math.min(rt * 2, PCP_MRT_MS);
+        const next = rt === 0 ? { base: irt, delay: Math.round(irt * (1 + (Math.random() * 0.2 - 0.1))) } : nextRetransmission(rt, Math.random());
+        rt = next.base;
+        timer = setTimeout(transmit, next.delay);
       };
       s.on('message', onMessage);
       transmit();
@@ -186,7 +203,7 @@ export class PcpClient {
       },
       options,
     }));
-    const key = `${p.protocol ?? IPPROTO_TCP}/${p.internalPort}`;
+    const key = `${p.thirdParty ?? ''}/${p.protocol ?? IPPROTO_TCP}/${p.internalPort}`;
     const lost = this.#checkEpoch(r.epoch);
     if (r.result === PcpResult.SUCCESS && p.lifetime > 0) this.#held.set(key, { ...p, nonce });
     if (p.lifetime === 0) this.#held.delete(key);
@@ -230,6 +247,15 @@ export class PcpClient {
   held(): (MapParams & { nonce: Uint8Array })[] {
     return [...this.#held.values()];
   }
+}
+
+/**
+ * RFC 6887 §8.1.1: RT = (1 + RAND) * MIN(2 * RTprev, MRT), RAND uniform in [-0.1, +0.1].
+ * `prevBase` is the previous un-jittered RT, `u` a uniform [0, 1) sample.
+ */
+export function nextRetransmission(prevBase: number, u: number, mrtMs = PCP_MRT_MS): { base: number; delay: number } {
+  const base = Math.min(2 * prevBase, mrtMs);
+  return { base, delay: Math.round(base * (1 + (u * 0.2 - 0.1))) };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodePcpRequest, encodePcpRequest, type PcpRequest } from './pcp-request.js';
 import { decodePcpResponse, encodePcpResponse, type PcpResponse } from './pcp-response.js';
-import { PcpOpcode, PcpResult } from './pcp-constants.js';
+import { PcpOpcode, PcpResult, pcpResultName } from './pcp-constants.js';
 
 const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));
 const nonce = fc.uint8Array({ minLength: 12, maxLength: 12 });
@@ -101,4 +101,65 @@ test('decodePcpRequest() never throws on random or mutated bytes', () => {
     }),
     { numRuns: 2000 },
   );
+});
+
+test('every RFC 6887 §7.4 result code round-trips in a response header, with its name', () => {
+  const names = Object.keys(PcpResult);
+  assert.equal(names.length, 14);
+  for (const [name, code] of Object.entries(PcpResult)) {
+    assert.equal(pcpResultName(code), name);
+    const b = encodePcpResponse({ version: 2, opcode: PcpOpcode.ANNOUNCE, result: code, lifetime: 30, epoch: 9, options: { preferFailure: false, filters: [] } });
+    assert.equal(b.length, 24);
+    assert.equal(b[1], 0x80, 'R bit + ANNOUNCE');
+    assert.equal(b[3], code, 'result at offset 3');
+    assert.equal(decodePcpResponse(b).result, code);
+  }
+  assert.equal(pcpResultName(99), 'RESULT_99');
+});
+
+test('responses round-trip MAP with THIRD_PARTY, PREFER_FAILURE, FILTER, DESCRIPTION and PEER bodies', () => {
+  fc.assert(
+    fc.property(mapBody, options, fc.nat(13), fc.nat(), ipv4, fc.nat(65535), (body, opts, result, epoch, remoteAddress, remotePort) => {
+      const r = { version: 2, opcode: PcpOpcode.MAP, result, lifetime: 120, epoch, body, options: opts } as PcpResponse;
+      const b = encodePcpResponse(r);
+      assert.equal(b.length % 4, 0);
+      assert.deepEqual(clean(decodePcpResponse(b)), clean(r));
+      const peer: PcpResponse = { version: 2, opcode: PcpOpcode.PEER, result, lifetime: 120, epoch, body: { ...body, remoteAddress, remotePort }, options: { preferFailure: false, filters: [], ...(opts.thirdParty !== undefined ? { thirdParty: opts.thirdParty } : {}) } };
+      const pb = encodePcpResponse(peer);
+      assert.equal(pb.length, 80 + (opts.thirdParty !== undefined ? 20 : 0));
+      assert.deepEqual(clean(decodePcpResponse(pb)), clean(peer));
+    }),
+  );
+});
+
+test('option wire layout: FILTER is code 3, length 20, prefix at +5, port at +6, address at +8', () => {
+  const b = encodePcpRequest({ opcode: PcpOpcode.MAP, lifetime: 60, clientAddress: '10.0.0.2', body: { nonce: new Uint8Array(12), protocol: 6, internalPort: 80, externalPort: 0, externalAddress: '::' }, options: { preferFailure: true, filters: [{ prefixLength: 128, remotePort: 517, remoteAddress: '198.51.100.2' }], thirdParty: '10.0.0.3' } });
+  assert.equal(b.length, 60 + 20 + 4 + 24);
+  assert.deepEqual(Array.from(b.subarray(60, 64)), [1, 0, 0, 16], 'THIRD_PARTY header');
+  assert.deepEqual(Array.from(b.subarray(76, 80)), [10, 0, 0, 3]);
+  assert.deepEqual(Array.from(b.subarray(80, 84)), [2, 0, 0, 0], 'PREFER_FAILURE, no data');
+  assert.deepEqual(Array.from(b.subarray(84, 88)), [3, 0, 0, 20], 'FILTER header');
+  assert.deepEqual(Array.from(b.subarray(88, 92)), [0, 128, 2, 5], 'reserved, prefix 128, port 517');
+  assert.deepEqual(Array.from(b.subarray(104, 108)), [198, 51, 100, 2]);
+  // Options in the wrong opcode or wrong length are MALFORMED_OPTION; too many filters EXCESSIVE_REMOTE_PEERS.
+  const many = encodePcpRequest({ opcode: PcpOpcode.MAP, lifetime: 60, clientAddress: '10.0.0.2', body: { nonce: new Uint8Array(12), protocol: 6, internalPort: 80, externalPort: 0, externalAddress: '::' }, options: { preferFailure: false, filters: Array.from({ length: 9 }, () => ({ prefixLength: 128, remotePort: 0, remoteAddress: '198.51.100.2' })) } });
+  const d = decodePcpRequest(many);
+  assert.equal(d.kind === 'error' && d.result, PcpResult.EXCESSIVE_REMOTE_PEERS);
+  const announceWithFilter = new Uint8Array(24 + 24);
+  announceWithFilter.set(encodePcpRequest({ opcode: PcpOpcode.ANNOUNCE, lifetime: 0, clientAddress: '10.0.0.2', options: { preferFailure: false, filters: [] } }));
+  announceWithFilter.set([3, 0, 0, 20], 24);
+  const a = decodePcpRequest(announceWithFilter);
+  assert.equal(a.kind === 'error' && a.result, PcpResult.MALFORMED_OPTION);
+  const dupPf = new Uint8Array(68);
+  dupPf.set(b.subarray(0, 60));
+  dupPf.set([2, 0, 0, 0, 2, 0, 0, 0], 60);
+  const p = decodePcpRequest(dupPf);
+  assert.equal(p.kind === 'error' && p.result, PcpResult.MALFORMED_OPTION);
+  // Lengths: not a multiple of 4 and over 1100 octets are MALFORMED_REQUEST.
+  const odd = decodePcpRequest(new Uint8Array([2, 1, ...new Uint8Array(59)]));
+  assert.equal(odd.kind === 'error' && odd.result, PcpResult.MALFORMED_REQUEST);
+  const big = new Uint8Array(1104);
+  big.set(b.subarray(0, 60));
+  const bg = decodePcpRequest(big);
+  assert.equal(bg.kind === 'error' && bg.result, PcpResult.MALFORMED_REQUEST);
 });

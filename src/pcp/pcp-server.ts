@@ -8,6 +8,9 @@ import type { Clock } from '../shared/clock.js';
 import { renderCloseHole, renderOpenHole, type HoleSpec } from '../firewall/nft-hole.js';
 import { nftExistingNames, renderRemoveTable, renderReplaceTable, type NftBatch, type NftCommand, type NftTableSpec } from '../firewall/nft-ruleset.js';
 import type { NftRunner } from '../firewall/nft-runner.js';
+
+/** What the server needs from nftables: NftRunner (`nft -j` per batch) or NftLibrary (in process). */
+export type NftPort = Pick<NftRunner, 'apply' | 'listTable'>;
 import { MiddleboxCore, type FirewallOp, type MiddleboxConfig } from './middlebox-core.js';
 import { NATPMP_VERSION, PCP_ANNOUNCE_GROUP4, PCP_CLIENT_PORT, PCP_MAX_MESSAGE } from './pcp-constants.js';
 
@@ -19,7 +22,7 @@ export interface PcpServerOptions {
   readonly listenPort: number;
   readonly core: MiddleboxConfig;
   readonly table: NftTableSpec;
-  readonly nft: NftRunner;
+  readonly nft: NftPort;
   readonly clock: Clock;
   readonly log: (line: string) => void;
   /** Multicast an ANNOUNCE on start (RFC 6887 §14.1.3). */
@@ -119,25 +122,31 @@ export class PcpServer {
 
   async #handle(msg: Buffer, address: string, port: number): Promise<void> {
     const bytes = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
-    let reply: Uint8Array | null;
-    let log: string;
+    let reply: Uint8Array | null = null;
+    let log = '';
     try {
-      const action = bytes[0] === NATPMP_VERSION ? this.core.handleNatpmp(bytes, address) : this.core.handlePcp(bytes, address);
-      if (action.kind === 'done') {
-        reply = action.value;
-        log = action.log;
-      } else {
+      // At most two passes: the second after a detected state loss (our table vanished), with
+      // the table replaced and the epoch restarted, so the client sees the reset epoch.
+      for (let pass = 0; pass < 2; pass++) {
+        const action = bytes[0] === NATPMP_VERSION ? this.core.handleNatpmp(bytes, address) : this.core.handlePcp(bytes, address);
+        if (action.kind === 'done') {
+          reply = action.value;
+          log = action.log;
+          break;
+        }
         const r = action.ops.length === 0 ? ({ ok: true } as const) : await this.#o.nft.apply(renderOps(this.#o.table, action.ops));
         const now = this.#o.clock.now();
         if (r.ok) {
           reply = action.commit(now);
-        } else {
-          this.stats.nftFailures++;
-          reply = action.fail(r.failure, now);
-          this.#o.log(`nft failed (${r.failure}): ${r.message.split('\n')[0] ?? ''}`);
-          if (r.failure === 'no-such-element' && action.ops.some((o) => o.kind === 'open')) await this.#stateLost();
+          log = action.log;
+          break;
         }
+        this.stats.nftFailures++;
+        reply = action.fail(r.failure, now);
         log = action.log;
+        this.#o.log(`nft failed (${r.failure}): ${r.message.split('\n')[0] ?? ''}`);
+        if (pass > 0 || r.failure !== 'no-such-element' || !(await this.#tableLost())) break;
+        await this.#stateLost();
       }
     } catch (e) {
       // Typed decode errors are data; anything here is our bug: count, log, drop.
@@ -155,12 +164,18 @@ export class PcpServer {
     this.#socket?.send(reply, port, address);
   }
 
+  /** True when our table (not just one element) is gone. */
+  async #tableLost(): Promise<boolean> {
+    const l = await this.#o.nft.listTable(this.#o.table.family, this.#o.table.table);
+    return !l.ok && l.failure === 'no-such-element';
+  }
+
   /** Our table vanished under us: replace it, forget mappings, restart the epoch, announce. */
   async #stateLost(): Promise<void> {
     this.#o.log('firewall state lost: replacing the table and restarting the epoch');
     try {
       await this.replaceTable();
-      this.#socket?.send(this.core.announcement(), PCP_CLIENT_PORT, PCP_ANNOUNCE_GROUP4);
+      if (this.#o.announce) this.#socket?.send(this.core.announcement(), PCP_CLIENT_PORT, PCP_ANNOUNCE_GROUP4);
     } catch (e) {
       this.#o.log(`table replace failed: ${(e as Error).message}`);
     }

@@ -19,6 +19,10 @@ export interface CallOptions {
   readonly answerDelayMs?: number;
   /** Per screen-event bound (default 15 s). */
   readonly timeoutMs?: number;
+  /** Runs after the announcement reached the callee, before the callee answers. */
+  readonly beforeAnswer?: () => Promise<void>;
+  /** Runs once both screens were checked, before the caller hangs up. */
+  readonly beforeHangup?: () => Promise<void>;
 }
 
 export interface CallResult {
@@ -60,6 +64,7 @@ export async function talkCall(o: CallOptions): Promise<CallResult> {
     const respondWith = (m?.[1] ?? '').replace(/\.$/, '');
     if (!respondWith) throw new Error(`no respond-with line in:\n${announced}`);
     if (o.answerDelayMs) await sleep(o.answerDelayMs);
+    if (o.beforeAnswer) await o.beforeAnswer();
     const t2 = Date.now();
     await callee.type(`${clientBinary(o.calleeClient ?? 'netkit')} ${respondWith}`);
     await callee.waitFor(/Connection established/, timeout);
@@ -77,6 +82,7 @@ export async function talkCall(o: CallOptions): Promise<CallResult> {
     await sleep(150);
     checkHalves(await caller.screen(), a2, b2, 'caller');
     checkHalves(await callee.screen(), b2, a2, 'callee');
+    if (o.beforeHangup) await o.beforeHangup();
     // hang up: caller ^C; netkit shows "[Connection closed. ^C to exit]" on the callee, inetutils exits
     await caller.key('C-c');
     if (!(await caller.backToPrompt())) throw new Error(`caller's talk did not exit:\n${await caller.screen()}`);

@@ -198,8 +198,99 @@ describe('talkgate talk against real peers', { skip, timeout: 300_000 }, () => {
     }
   });
 
+  /** One command a bash prompt runs that prints whether the tty was left raw (-icanon / -echo) or cooked. */
+  const TTY_MODE_CMD = 'stty -a | grep -qw -e -icanon -e -echo && echo TTY-$((1+1))-RAW || echo TTY-$((1+1))-COOKED';
+
+  async function assertRestored(t: Terminal, mark: number, who: string): Promise<void> {
+    assert.ok(await t.backToPrompt(), `${who} has no prompt:\n${await t.screen()}`);
+    assert.ok(t.typescript(mark).includes('\x1b[?1049l'), `${who}: the alternate screen was not left`);
+    await t.type(TTY_MODE_CMD);
+    const s = await t.waitFor(/TTY-2-(RAW|COOKED)/, 5_000);
+    assert.match(s, /TTY-2-COOKED/, `${who}: the tty was left in raw/no-echo mode`);
+  }
+
+  test('^L redraws a garbled screen; ^C ends the call and restores the terminal; the peer hang-up restores the other side', async () => {
+    await alice.clear();
+    await bob.clear();
+    try {
+      await alice.type(`${TALKGATE} bob@${OUT_ADDR}`);
+      const announced = await bob.waitFor(RESPOND_RE, T);
+      const respondWith = ([...announced.matchAll(new RegExp(RESPOND_RE.source, 'g'))].pop()?.[1] ?? '').replace(/\.$/, '');
+      await bob.type(`${TALKGATE} ${respondWith}`);
+      await alice.waitFor(/Connection established/, T);
+      await bob.waitFor(/Connection established/, T);
+      await alice.type('alice line one');
+      await bob.type('bob line one');
+      await alice.waitFor(/bob line one/, T);
+      // Something else writes over alice's screen (as `write` or a daemon would).
+      const tty = (await alice.tmux('display-message', '-p', '-t', 'alice', '#{pane_tty}')).trim();
+      assert.match(tty, /^\/dev\/pts\/\d+$/);
+      await lab.exec('in', ['sh', '-c', `printf '\\033[3;1HGARBAGE-ON-ROW-3\\033[20;1HGARBAGE-ON-ROW-20' > ${tty}`]);
+      await alice.waitFor(/GARBAGE-ON-ROW-20/, 5_000);
+      await alice.key('C-l');
+      await waitUntilScreen(alice, (s) => !s.includes('GARBAGE-ON-ROW'), 5_000);
+      checkHalves(await alice.screen(), 'alice line one', 'bob line one', 'after ^L');
+
+      const aliceMark = alice.mark();
+      const bobMark = bob.mark();
+      await alice.key('C-c');
+      await assertRestored(alice, aliceMark, 'alice (^C)');
+      // bob presses nothing: the peer's hang-up alone ends his client.
+      await bob.waitForOutput(/Connection closing/, bobMark, 5_000);
+      await assertRestored(bob, bobMark, 'bob (peer hang-up)');
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- alice ---\n${await alice.screen()}\n--- bob ---\n${await bob.screen()}`);
+    } finally {
+      await hangUp().catch(() => undefined);
+    }
+  });
+
+  /**
+   * The callee's daemon answers on udp/517 (otalk) only: first it silently drops udp/518 from the
+   * caller (the client gets no ntalk answer and probes otalk), then it does not serve ntalk at all
+   * (ICMP port unreachable: the client switches at once). Both calls connect through otalk.
+   */
+  test("otalk fallback: the callee's daemon answers on 517 but not on 518 (silent, then closed)", async () => {
+    const otalkAnnounces = (): string[] =>
+      daemons
+        .log('out')
+        .split('\n')
+        .filter((l) => l.includes('"msg":"request"') && l.includes('"flavour":"otalk"') && l.includes('"type":"ANNOUNCE"'));
+    try {
+      await daemons.use('out', { kind: 'talkgate', mode: 'standalone' });
+      await lab.nft('out', [
+        'table inet tgc_no518 {',
+        '  chain in {',
+        '    type filter hook input priority 0; policy accept;',
+        `    ip saddr ${IN_ADDR} udp dport 518 drop`,
+        '  }',
+        '}',
+      ].join('\n') + '\n');
+      await call(TALKGATE, NETKIT_TALK);
+      assert.ok(otalkAnnounces().length > 0, `no otalk ANNOUNCE in the daemon log:\n${daemons.log('out')}`);
+      await lab.exec('out', ['nft', 'delete', 'table', 'inet', 'tgc_no518'], { check: false });
+
+      await daemons.use('out', { kind: 'talkgate', mode: 'standalone', args: ['--no-ntalk'] });
+      await call(TALKGATE, NETKIT_TALK);
+      assert.ok(otalkAnnounces().length > 0, `no otalk ANNOUNCE (--no-ntalk):\n${daemons.log('out')}`);
+    } finally {
+      await lab.exec('out', ['nft', 'delete', 'table', 'inet', 'tgc_no518'], { check: false });
+      await daemons.use('out', { kind: 'netkit' });
+    }
+  });
+
   void IN_ADDR;
 });
+
+async function waitUntilScreen(t: Terminal, pred: (screen: string) => boolean, timeoutMs: number): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await t.screen();
+    if (pred(s)) return s;
+    if (Date.now() > end) throw new Error(`screen condition not met in ${timeoutMs} ms:\n${s}`);
+    await sleep(50);
+  }
+}
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -61,7 +61,7 @@ export class TalkdControl {
     const args = choice.args ?? [];
     if (choice.kind === 'talkgate' && (choice.mode ?? 'standalone') === 'standalone') {
       const proc = this.lab.spawn(host, talkgateArgv('talkd', ...args));
-      await this.lab.waitUdpListen(host, NTALK_PORT, proc);
+      if (!args.includes('--no-ntalk')) await this.lab.waitUdpListen(host, NTALK_PORT, proc);
       if (!args.includes('--no-otalk')) await this.lab.waitUdpListen(host, OTALK_PORT, proc);
       this.current.set(host, { choice, proc });
       return;

@@ -5,6 +5,7 @@
  */
 import { sleep } from './proc.js';
 import type { LabProcess } from './lab.js';
+import { FW_IN_ADDR, FW_OUT_ADDR, IN_ADDR, INSIDE_IF, OUTSIDE_IF } from './topologies.js';
 
 /** argv that runs the agent with `mode` and its JSON argument. */
 export function agentArgv(mode: string, arg: unknown): string[] {
@@ -41,4 +42,27 @@ export async function waitEvent(p: LabProcess, key: string, timeoutMs = 10_000):
     }
     await sleep(25);
   }
+}
+
+/** A `talkgate gateway` configuration for threeHosts in mode = "transparent" (nft table `table`). */
+export function transparentGatewayToml(table: string): string {
+  return `
+mode = "transparent"
+[inside]
+address = "${FW_IN_ADDR}"
+interface = "${INSIDE_IF}"
+networks = ["10.1.0.0/24"]
+[outside]
+address = "${FW_OUT_ADDR}"
+interface = "${OUTSIDE_IF}"
+dns = false
+[directory]
+alice = "alice@${IN_ADDR}"
+[[policy]]
+action = "allow"
+[admin]
+listen = "off"
+[transparent]
+table = "${table}"
+`;
 }

@@ -71,3 +71,12 @@ test('ScreenModel frame never contains a raw control from the peer', () => {
   assert.ok(!/[\x00-\x09\x0b-\x1f\x7f-\x9f]/.test(text), JSON.stringify(text));
   assert.match(text, /\^\[\]0;pwned\^\[\[2J\\x9b1m/);
 });
+
+test('ScreenModel shows a classic peer Latin-1 text readably (invalid UTF-8 falls back to Latin-1), UTF-8 as UTF-8', () => {
+  const m = model(8, 30);
+  // A classic (8-bit, Latin-1 terminal) peer types "café crème" then a UTF-8 peer line follows.
+  m.peerBytes(Uint8Array.of(...bytes('caf'), 0xe9, 0x20, ...bytes('cr'), 0xe8, ...bytes('me\n')));
+  m.peerBytes(bytes('déjà vu\n'));
+  const rows = m.frame().rows.slice(layoutFor(8).peerTop).map((r) => r.trimEnd());
+  assert.deepEqual(rows.slice(0, 2), ['café crème', 'déjà vu']);
+});

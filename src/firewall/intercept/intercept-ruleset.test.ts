@@ -97,3 +97,27 @@ test('interceptSpec() rejects bad names, ports, marks, tables and preferences', 
   for (const b of bad) assert.throws(() => interceptSpec({ ...base, ...b } as never), RangeError, JSON.stringify(b));
   assert.doesNotThrow(() => interceptSpec({ ...base, insideInterface: 'veth0.10', outsideInterface: 'eth-1_x' }));
 });
+
+test('renderInstallIntercept() golden: inboundReplies adds the rule taking inside daemons\' answers to the tproxy port back', () => {
+  const batch = renderInstallIntercept(interceptSpec({ ...base, inbound: true, inboundReplies: true }));
+  assert.equal(batch.nftables.length, 7);
+  assert.deepEqual(batch.nftables[6], {
+    add: {
+      rule: {
+        family: 'ip',
+        table: 'talkgate_intercept',
+        chain: 'prerouting',
+        comment: 'talkgate inbound replies',
+        expr: [
+          { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'inside' } },
+          { match: { op: '==', left: { payload: { protocol: 'udp', field: 'sport' } }, right: { set: [517, 518] } } },
+          { match: { op: '==', left: { payload: { protocol: 'udp', field: 'dport' } }, right: 15518 } },
+          { match: { op: '!=', left: { fib: { result: 'type', flags: ['daddr'] } }, right: 'local' } },
+          { match: { op: '==', left: { fib: { result: 'oifname', flags: ['daddr'] } }, right: 'outside' } },
+          { mangle: { key: { meta: { key: 'mark' } }, value: 0x7467 } },
+          { tproxy: { port: 15518 } },
+        ],
+      },
+    },
+  });
+});

@@ -11,6 +11,10 @@
  *       # only with inbound = true (inside addresses routable from outside):
  *       iifname "OUTSIDE" udp dport { 517, 518 } fib daddr type != local fib daddr oifname "INSIDE"
  *         meta mark set MARK tproxy to :PORT comment "talkgate inbound"
+ *       # only with inboundReplies = true (the gateway announced to an inside daemon *from* the real
+ *       # outside caller's address and port PORT; the daemon's answer heads outside to it):
+ *       iifname "INSIDE" udp sport { 517, 518 } udp dport PORT fib daddr type != local
+ *         fib daddr oifname "OUTSIDE" meta mark set MARK tproxy to :PORT comment "talkgate inbound replies"
  *     }
  *   }
  *   ip rule add fwmark MARK lookup TABLE pref PREF
@@ -39,6 +43,13 @@ export const DEFAULT_INTERCEPT_ROUTE_TABLE = 7467;
 export const DEFAULT_INTERCEPT_RULE_PREF = 9467;
 /** The talk control ports intercepted by default: otalk 517, ntalk 518. */
 export const DEFAULT_INTERCEPT_PORTS: readonly number[] = [OTALK_PORT, NTALK_PORT];
+/**
+ * Default tproxy target port of transparent mode. It is also the source port of the requests the
+ * gateway sends to inside daemons from a foreign address, so it must be >= 1024: Debian's netkit
+ * talkd drops datagrams from privileged source ports (patch 0.17-10). Outside the default relay
+ * range (40000-40999) and the control ports.
+ */
+export const DEFAULT_TPROXY_PORT = 15518;
 /** Linux IFNAMSIZ (16) minus the terminating NUL. */
 const MAX_IFNAME = 15;
 /** nft object names: identifiers, bounded. */
@@ -57,6 +68,12 @@ export interface InterceptSpec {
   readonly ports: readonly number[];
   /** Also intercept outside → inside (only where inside addresses are routable from outside). */
   readonly inbound: boolean;
+  /**
+   * Also intercept inside daemons' answers (udp sport in `ports`, dport `port`) heading outside:
+   * transparent mode announces inbound calls from the real caller's address with source port
+   * `port`, so the answer is addressed to the caller and must be taken back by the gateway.
+   */
+  readonly inboundReplies: boolean;
   readonly mark: number;
   readonly routeTable: number;
   readonly rulePref: number;
@@ -74,6 +91,7 @@ export function interceptSpec(input: InterceptSpecInput): InterceptSpec {
     port: input.port,
     ports: input.ports ?? DEFAULT_INTERCEPT_PORTS,
     inbound: input.inbound ?? false,
+    inboundReplies: input.inboundReplies ?? false,
     mark: input.mark ?? DEFAULT_INTERCEPT_MARK,
     routeTable: input.routeTable ?? DEFAULT_INTERCEPT_ROUTE_TABLE,
     rulePref: input.rulePref ?? DEFAULT_INTERCEPT_RULE_PREF,
@@ -105,12 +123,20 @@ function match(op: '==' | '!=', left: unknown, right: unknown): NftCommand {
   return { match: { op, left, right } };
 }
 
-function interceptRule(spec: InterceptSpec, from: string, to: string, comment: string): NftCommand {
+function interceptRule(spec: InterceptSpec, from: string, to: string, comment: string, replies = false): NftCommand {
   const expr: NftCommand[] = [];
   if (spec.family === 'inet') expr.push(match('==', { meta: { key: 'nfproto' } }, 'ipv4'));
+  const talkPorts = spec.ports.length === 1 ? spec.ports[0] : { set: [...spec.ports] };
+  expr.push(match('==', { meta: { key: 'iifname' } }, from));
+  if (replies) {
+    expr.push(
+      match('==', { payload: { protocol: 'udp', field: 'sport' } }, talkPorts),
+      match('==', { payload: { protocol: 'udp', field: 'dport' } }, spec.port),
+    );
+  } else {
+    expr.push(match('==', { payload: { protocol: 'udp', field: 'dport' } }, talkPorts));
+  }
   expr.push(
-    match('==', { meta: { key: 'iifname' } }, from),
-    match('==', { payload: { protocol: 'udp', field: 'dport' } }, spec.ports.length === 1 ? spec.ports[0] : { set: [...spec.ports] }),
     match('!=', { fib: { result: 'type', flags: ['daddr'] } }, 'local'),
     match('==', { fib: { result: 'oifname', flags: ['daddr'] } }, to),
     { mangle: { key: { meta: { key: 'mark' } }, value: spec.mark } },
@@ -138,6 +164,7 @@ export function renderInstallIntercept(spec: InterceptSpec): NftBatch {
     { add: interceptRule(spec, spec.insideInterface, spec.outsideInterface, 'talkgate outbound') },
   ];
   if (spec.inbound) cmds.push({ add: interceptRule(spec, spec.outsideInterface, spec.insideInterface, 'talkgate inbound') });
+  if (spec.inboundReplies) cmds.push({ add: interceptRule(spec, spec.insideInterface, spec.outsideInterface, 'talkgate inbound replies', true) });
   return { nftables: cmds };
 }
 

@@ -18,6 +18,8 @@ const callSchema = z.looseObject({
   /** Age in ms, or `startedAt` (epoch ms) from which the age is computed. */
   ageMs: z.number().optional(),
   startedAt: z.number().optional(),
+  /** ISO time the call entered its current state (what the gateway's GatewayStatus carries). */
+  since: z.string().optional(),
   relayPort: z.number().nullable().optional(),
 });
 
@@ -40,6 +42,13 @@ function cell(v: string | undefined): string {
   return s.length > STATUS_MAX_CELL ? `${s.slice(0, STATUS_MAX_CELL - 1)}…` : s;
 }
 
+function age(c: z.infer<typeof callSchema>, nowMs: number): string {
+  if (c.ageMs !== undefined) return formatAge(c.ageMs);
+  if (c.startedAt !== undefined) return formatAge(nowMs - c.startedAt);
+  const since = c.since === undefined ? NaN : Date.parse(c.since);
+  return Number.isFinite(since) ? formatAge(nowMs - since) : '-';
+}
+
 /** Renders the table (header + one line per call), or a one-line note when there are none. */
 export function renderStatusTable(status: StatusForTable, nowMs: number): string {
   if (status.calls.length === 0) return 'no live calls\n';
@@ -49,7 +58,7 @@ export function renderStatusTable(status: StatusForTable, nowMs: number): string
     cell(c.caller),
     cell(c.callee),
     cell(c.state),
-    c.ageMs !== undefined ? formatAge(c.ageMs) : c.startedAt !== undefined ? formatAge(nowMs - c.startedAt) : '-',
+    age(c, nowMs),
     c.relayPort === undefined || c.relayPort === null ? '-' : String(c.relayPort),
   ]);
   const all = [[...STATUS_COLUMNS], ...rows];

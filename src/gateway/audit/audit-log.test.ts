@@ -94,3 +94,18 @@ test('AuditLog loses no record when the process is killed with SIGKILL right aft
   });
   fs.rmSync(path.dirname(file), { recursive: true });
 });
+
+test('AuditLog tags every record with its run, so run + callId identify a call across restarts', () => {
+  const file = tmpFile();
+  const a = AuditLog.open(file, { clock: new ManualClock(0), run: '1970-01-01T00:00:00.000Z/100' });
+  a.record({ event: 'requested', callId: 'c-000001' });
+  a.close();
+  const b = AuditLog.open(file, { clock: new ManualClock(5_000), run: '1970-01-01T00:00:05.000Z/200' });
+  b.record({ event: 'requested', callId: 'c-000001' });
+  b.close();
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(lines.map((l) => `${String(l['run'])} ${String(l['callId'])}`), [
+    '1970-01-01T00:00:00.000Z/100 c-000001',
+    '1970-01-01T00:00:05.000Z/200 c-000001',
+  ]);
+});

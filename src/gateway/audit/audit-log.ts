@@ -19,22 +19,29 @@ export interface AuditRecord {
 export class AuditLog {
   #fd: number | undefined;
   readonly #clock: Clock;
+  readonly #run: string | undefined;
 
-  private constructor(fd: number, clock: Clock) {
+  private constructor(fd: number, clock: Clock, run: string | undefined) {
     this.#fd = fd;
     this.#clock = clock;
+    this.#run = run;
   }
 
-  /** Opens (creating, mode 0640) `path` for appending; throws the fs error if it cannot. */
-  static open(path: string, options: { clock?: Clock } = {}): AuditLog {
-    return new AuditLog(fs.openSync(path, 'a', 0o640), options.clock ?? systemClock);
+  /**
+   * Opens (creating, mode 0640) `path` for appending; throws the fs error if it cannot.
+   * `run` tags every record with the writing process's run (call ids are unique within a run,
+   * so `run` + `callId` identify a call across restarts).
+   */
+  static open(path: string, options: { clock?: Clock; run?: string } = {}): AuditLog {
+    return new AuditLog(fs.openSync(path, 'a', 0o640), options.clock ?? systemClock, options.run);
   }
 
   /** Appends one record and flushes it to stable storage before returning. */
   record(rec: AuditRecord): void {
     const fd = this.#fd;
     if (fd === undefined) throw new Error('Audit log is closed');
-    const line = Buffer.from(`${JSON.stringify(sanitizeAuditRecord(new Date(this.#clock.wallNow()).toISOString(), rec))}\n`);
+    const tagged = this.#run === undefined ? rec : { ...rec, run: this.#run };
+    const line = Buffer.from(`${JSON.stringify(sanitizeAuditRecord(new Date(this.#clock.wallNow()).toISOString(), tagged))}\n`);
     let off = 0;
     while (off < line.length) off += fs.writeSync(fd, line, off, line.length - off);
     fs.fsyncSync(fd);

@@ -19,6 +19,7 @@ import {
   encodeOtalkCtlResponse,
   requestTypeName,
   AF_INET,
+  RequestType,
 } from '../../protocol/index.js';
 import { sanitizeText } from '../../shared/sanitize.js';
 import type { Clock } from '../../shared/clock.js';
@@ -31,11 +32,23 @@ import { GatewaySessions } from '../session/gateway-sessions.js';
 import { RESOLVE_TIMEOUT_MS } from '../session/session-constants.js';
 import type { AnyRequest, Effect, SessionInput, Side, TalkProtocol } from '../session/session-types.js';
 import type { GatewayStatus } from '../gateway-status.js';
+import { TransparentIngress } from './transparent-ingress.js';
+import { createPinholeDataPath } from '../pinhole/pinhole-from-config.js';
+import type { PinholeDataPath } from '../pinhole/pinhole-data-path.js';
+import { createPcpDataPath, type PcpDataPath } from '../../pcp/pcp-data-path.js';
 
 const SIDES: readonly Side[] = ['inside', 'outside'];
+/** talk.h ANNOUNCE: the request type whose sending renews a call's pinhole. */
+const ANNOUNCE_TYPE = RequestType.ANNOUNCE;
 const PROTOCOLS: readonly TalkProtocol[] = ['ntalk', 'otalk'];
 /** Largest datagram read as a control message (bigger ones are malformed anyway; 84 is the max). */
 const MAX_CONTROL_DATAGRAM = 512;
+/**
+ * Receive buffer asked for each control socket: room for a burst of ~1 s of a 10,000 datagram/s
+ * flood (issue 4) so a legitimate request queued behind it is not dropped by the kernel
+ * (capped by net.core.rmem_max).
+ */
+const CONTROL_RECV_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export interface GatewayRuntimeOptions {
   readonly config: GatewayConfig;
@@ -60,7 +73,13 @@ export class GatewayRuntime {
   #config: GatewayConfig;
   #audit: AuditLog | undefined;
   #admin: AdminServer | undefined;
+  /** mode = "transparent": the intercepting ingress (the classical faces stay bound beside it). */
+  #transparent: TransparentIngress | undefined;
+  /** mode = "pinhole": nftables holes replace the relay as the data path. */
+  readonly #pinhole: PinholeDataPath | PcpDataPath | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** The deadline #timer is armed for. */
+  #timerAt: number | undefined;
   #stopped = false;
 
   private constructor(opts: GatewayRuntimeOptions) {
@@ -81,6 +100,28 @@ export class GatewayRuntime {
         onRefusedConnection: (callId, from) => this.#feed({ kind: 'dataPathRefused', callId, from }),
       },
     });
+    const mb = opts.config.middlebox;
+    if (opts.config.mode === 'pinhole' && mb !== undefined) {
+      // A remote middlebox opens the holes over PCP (THIRD_PARTY for the inside party; issue 7).
+      this.#pinhole = createPcpDataPath({
+        server: mb.pcp,
+        port: mb.port,
+        localAddress: opts.config.inside.address,
+        maxHoles: opts.config.limits.maxCalls,
+        logger: opts.logger,
+        events: { onEnded: (callId, info) => this.#feed({ kind: 'dataPathEnded', callId, ...info }) },
+      });
+    } else if (opts.config.mode === 'pinhole') {
+      this.#pinhole = createPinholeDataPath({
+        config: opts.config,
+        clock: opts.clock,
+        logger: opts.logger,
+        events: {
+          onConnected: (callId, info) => this.#feed({ kind: 'dataPathConnected', callId, peer: info.peer, target: info.target }),
+          onEnded: (callId, info) => this.#feed({ kind: 'dataPathEnded', callId, ...info }),
+        },
+      });
+    }
   }
 
   /** Binds every socket (faces, client sockets, admin) and opens the audit log. */
@@ -106,6 +147,7 @@ export class GatewayRuntime {
       const a = s.address();
       out[k] = `${a.address}:${a.port}`;
     }
+    if (this.#transparent !== undefined) out['transparent'] = `tproxy :${this.#transparent.port} table ip ${this.#transparent.spec.table}`;
     return out;
   }
 
@@ -133,6 +175,9 @@ export class GatewayRuntime {
       warnings.push('addresses/ports changed: restart the gateway to apply them');
     }
     if (!same(c.relay.ports, next.relay.ports)) warnings.push('relay.ports changed: restart the gateway to apply it');
+    if (c.mode !== next.mode || !same(c.transparent, next.transparent) || c.inside.interface !== next.inside.interface || c.outside.interface !== next.outside.interface) {
+      warnings.push('mode/interfaces/transparent changed: restart the gateway to apply them');
+    }
     if (!same(c.audit, next.audit) || !same(c.admin, next.admin)) warnings.push('audit/admin changed: restart the gateway to apply them');
     this.#config = next;
     this.#core.reconfigure(next);
@@ -144,6 +189,12 @@ export class GatewayRuntime {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#relay.closeAll();
+    await this.#pinhole?.stop();
+    if (this.#transparent !== undefined) {
+      const report = await this.#transparent.stop();
+      const level = report.table.ok ? 'info' : 'error';
+      this.#log[level]({ table: this.#transparent.spec.table, report }, 'interception removed');
+    }
     for (const s of [...this.#faces.values(), ...this.#clients.values()]) {
       try {
         s.close();
@@ -157,7 +208,9 @@ export class GatewayRuntime {
 
   async #bind(): Promise<void> {
     const c = this.#config;
-    if (c.audit !== undefined) this.#audit = AuditLog.open(c.audit.file, { clock: this.#clock });
+    if (c.audit !== undefined) this.#audit = AuditLog.open(c.audit.file, { clock: this.#clock, run: `${new Date(this.#clock.wallNow()).toISOString()}/${process.pid}` });
+    // Before any face listens: nothing a previous process opened survives (table replaced atomically).
+    await this.#pinhole?.start();
     for (const side of SIDES) {
       const address = side === 'inside' ? c.inside.address : c.outside.address;
       for (const protocol of PROTOCOLS) {
@@ -170,6 +223,28 @@ export class GatewayRuntime {
         client.on('message', (buf, rinfo) => this.#onClientDatagram(side, protocol, buf, rinfo));
         this.#clients.set(key, client);
       }
+    }
+    // With [middlebox] pcp the gateway host is not on the path: nothing to intercept there.
+    if (c.mode === 'transparent' || (c.mode === 'pinhole' && c.pinhole?.intercept === true && c.middlebox === undefined)) {
+      this.#transparent = await TransparentIngress.start({
+        config: c,
+        ...(c.transparent !== undefined ? { port: c.transparent.port, table: c.transparent.table } : {}),
+        // Pinhole: the inside is NATed, outside callers address the gateway (classical faces).
+        ...(c.mode === 'pinhole' ? { inbound: false } : {}),
+        onRequest: (ingress, request) => {
+          this.#metrics.controlMessagesTotal.inc({ side: ingress.side, type: requestTypeName(request.msg.type) });
+          this.#feed({ kind: 'request', ingress, request });
+        },
+        onResponse: (side, source, response) => {
+          this.#metrics.controlMessagesTotal.inc({ side, type: 'response' });
+          this.#feed({ kind: 'response', side, source, response });
+        },
+        onDrop: (why, source, to) => {
+          this.#metrics.controlMalformedTotal.inc();
+          this.#log.debug({ from: `${source.address}:${source.port}`, to: `${to.address}:${to.port}`, why: sanitizeText(why) }, 'intercepted datagram dropped');
+        },
+        onError: (err) => this.#log.warn({ err: sanitizeText(err.message) }, 'transparent socket error'),
+      });
     }
     if (c.admin !== undefined) {
       this.#admin = await startAdminServer({
@@ -232,9 +307,12 @@ export class GatewayRuntime {
   }
 
   #schedule(): void {
+    const next = this.#core.nextDeadline();
+    // Unchanged deadline (e.g. a datagram dropped by the rate limit): keep the armed timer.
+    if (this.#timer !== undefined && next === this.#timerAt && !this.#stopped) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    const next = this.#core.nextDeadline();
+    this.#timerAt = next;
     if (next === undefined || this.#stopped) return;
     const delay = Math.max(0, Math.ceil(next - this.#clock.now()));
     this.#timer = setTimeout(() => {
@@ -247,12 +325,22 @@ export class GatewayRuntime {
   #run(e: Effect): void {
     switch (e.kind) {
       case 'reply': {
+        if (e.ingress.originalDestination !== undefined) {
+          this.#transparent?.reply(e.ingress, e.response);
+          return;
+        }
         const face = this.#faces.get((e.ingress.face as Key | undefined) ?? `${e.ingress.side}/${e.ingress.protocol}`);
         const bytes = e.response.protocol === 'ntalk' ? encodeNtalkCtlResponse(e.response.msg) : encodeOtalkCtlResponse(e.response.msg);
         face?.send(bytes, e.ingress.source.port, e.ingress.source.address);
         return;
       }
       case 'request': {
+        // An (re-)announce renews the call's unused pinhole, as it renews the callee's invitation.
+        if (e.request.msg.type === ANNOUNCE_TYPE && this.#pinhole !== undefined && 'touch' in this.#pinhole) this.#pinhole.touch(e.callId);
+        if (e.from !== undefined) {
+          this.#transparent?.sendRequest(e.from, e.to, e.request);
+          return;
+        }
         const sock = this.#clients.get(`${e.side}/${e.request.protocol}`);
         if (sock === undefined) return;
         const local = sock.address();
@@ -273,6 +361,14 @@ export class GatewayRuntime {
       }
       case 'openDataPath': {
         const r = e.request;
+        if (this.#pinhole !== undefined) {
+          // The result (and so the announcement) follows the committed nft transaction.
+          void this.#pinhole.open(r).then(
+            (result) => this.#feed({ kind: 'dataPathOpened', callId: r.callId, result }),
+            (err: unknown) => this.#feed({ kind: 'dataPathOpened', callId: r.callId, result: { ok: false, reason: 'error', detail: String(err) } }),
+          );
+          return;
+        }
         void this.#relay
           .open({
             callId: r.callId,
@@ -298,7 +394,8 @@ export class GatewayRuntime {
         return;
       }
       case 'closeDataPath':
-        this.#relay.close(e.callId);
+        if (this.#pinhole !== undefined) void this.#pinhole.close(e.callId);
+        else this.#relay.close(e.callId);
         return;
       case 'audit':
         this.#onAudit(e.record);
@@ -365,6 +462,11 @@ async function bindUdp(address: string, port: number): Promise<dgram.Socket> {
   s.bind(port, address);
   await Promise.race([once(s, 'listening'), failed]);
   s.removeAllListeners('error');
+  try {
+    s.setRecvBufferSize(CONTROL_RECV_BUFFER_BYTES);
+  } catch {
+    // best effort: the kernel default still works, only bursts suffer
+  }
   s.on('error', () => {
     // ICMP errors on unconnected sockets surface here on some kernels; nothing to do.
   });

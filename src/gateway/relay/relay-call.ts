@@ -211,7 +211,11 @@ export class RelayCall {
   #closeListener(): void {
     if (!this.#listenerOpen) return;
     this.#listenerOpen = false;
-    this.#server.close(() => this.#o.onListenerClosed());
+    // The listening socket is closed at once; server.close()'s callback would wait for the accepted
+    // connection to end too, keeping the port "busy" for the whole call and capping concurrent calls
+    // at the size of the port range. The port can take a new listener while the call relays.
+    this.#server.close();
+    this.#o.onListenerClosed();
   }
 
   #finish(reason: string): void {

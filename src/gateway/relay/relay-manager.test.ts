@@ -260,3 +260,25 @@ test('RelayManager reports a failed onward connect once', async () => {
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(h.endedCount(), 1);
 });
+
+test('RelayManager reuses a relay port for a new call while the call that used it still relays', async () => {
+  const port = BASE + 15;
+  const h = harness({ min: port, max: port });
+  const tgt = await targetServer();
+  const first = await h.mgr.open(request('r1', tgt.port));
+  assert.deepEqual(first, { ok: true, port });
+  const peer = await connectFrom(PEER, port);
+  const callee = await tgt.conn;
+  await h.connected;
+  // The one port of the range now carries a live call but no listener: a second call gets it.
+  const second = await h.mgr.open(request('r2', tgt.port));
+  assert.deepEqual(second, { ok: true, port });
+  assert.deepEqual(h.mgr.listening(), [port]);
+  // The first call still relays.
+  peer.write(Buffer.from([0x7f, 0x15, 0x17, 0x41]));
+  assert.deepEqual(await readN(callee, 4), Buffer.from([0x7f, 0x15, 0x17, 0x41]));
+  h.mgr.closeAll();
+  peer.destroy();
+  callee.destroy();
+  tgt.close();
+});

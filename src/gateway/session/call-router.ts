@@ -15,8 +15,11 @@ export type RouteResult =
 export interface CallRouter {
   /** Where an ANNOUNCE for `rName` arriving on `ingress` is headed. */
   routeAnnounce(ingress: Ingress, rName: string): RouteResult;
-  /** The l_name the callee's daemon is given for the caller: at most `maxLen` characters. */
-  presentCaller(q: { direction: Direction; lName: string; callerAddress: string; maxLen: number }): string;
+  /**
+   * The l_name the callee's daemon is given for the caller: at most `maxLen` characters.
+   * `intercepted`: the call was intercepted (transparent mode), the callee answers the real caller.
+   */
+  presentCaller(q: { direction: Direction; lName: string; callerAddress: string; maxLen: number; intercepted?: boolean }): string;
   /** An address for `host` in `side`'s name context: a literal or table entry, 'ask' (use the resolver), or undefined. */
   resolveStatic(side: Side, host: string): string | 'ask' | undefined;
   /** A name for `address` in the outside name context, if the static table has one. */
@@ -39,6 +42,11 @@ export class ClassicalRouter implements CallRouter {
 
   routeAnnounce(ingress: Ingress, rName: string): RouteResult {
     const calleeSide: Side = ingress.side === 'inside' ? 'outside' : 'inside';
+    if (ingress.originalDestination !== undefined) {
+      // Intercepted (transparent mode): the caller addressed the callee's daemon itself.
+      if (rName === '' || rName.includes(ROUTE_SEPARATOR)) return { ok: false, answer: Answer.NOT_HERE, reason: 'malformed name in an intercepted call' };
+      return { ok: true, calleeSide, user: rName, host: ingress.originalDestination.address };
+    }
     const pct = rName.indexOf(ROUTE_SEPARATOR);
     if (pct >= 0) {
       const user = rName.slice(0, pct);
@@ -54,10 +62,11 @@ export class ClassicalRouter implements CallRouter {
     return { ok: true, calleeSide, user: entry.user, host: entry.host };
   }
 
-  presentCaller(q: { direction: Direction; lName: string; callerAddress: string; maxLen: number }): string {
+  presentCaller(q: { direction: Direction; lName: string; callerAddress: string; maxLen: number; intercepted?: boolean }): string {
     const user = q.lName.slice(0, q.maxLen);
     // Outbound: the callee answers `talk alice@<gateway>`, so the bare name routes back.
-    if (q.direction === 'outbound') return user;
+    // Intercepted inbound: the announcement names the real caller, who is answered directly.
+    if (q.direction === 'outbound' || q.intercepted === true) return user;
     // Inbound: carry the route back (`bob%rc-out`) when the caller's host has a short name that fits.
     const host = this.#reverseOutside.get(q.callerAddress);
     if (host !== undefined) {

@@ -310,3 +310,47 @@ test('GatewaySessions: requests from the wrong side are dropped (anti-spoofing)'
   const fx = h.feed({ kind: 'request', ingress: { side: 'outside', protocol: 'ntalk', source: { address: '10.1.0.5', port: 1 } }, request: ntalk(RequestType.LOOK_UP, { lName: 'a', rName: 'b' }) });
   assert.equal(only(fx, 'reply').length, 0);
 });
+
+test('reconfigure() (SIGHUP) keeps a ringing call alive and applies the new policy to the next call only', () => {
+  const h = new Harness();
+  const { callId } = ringOutbound(h);
+  // The reloaded configuration denies every outbound call from alice (first match wins).
+  const reloaded = parseGatewayConfig(
+    TOML.replace('[[policy]]\naction = "deny"\nuser = "carol"', '[[policy]]\naction = "deny"\ndirection = "outbound"\nuser = "alice"'),
+    'reload',
+  );
+  assert.ok(reloaded.ok && reloaded.config.policy[0]?.user === 'alice');
+  h.gw.reconfigure(reloaded.config);
+  assert.ok(h.gw.status().calls.some((c) => c.callId === callId && c.state === 'ringing'), 'the live call survived the reload');
+  // bob looks the call up and the data path connects: the old call still works end to end
+  let fx = h.feed({ kind: 'request', ingress: outsideIngress, request: ntalk(RequestType.LOOK_UP, { lName: 'bob', rName: 'alice', ctlAddr: sockAddr('198.51.100.2', 4001) }) });
+  assert.equal(ntalkReply(one(fx, 'reply')).answer, Answer.SUCCESS);
+  fx = h.feed({ kind: 'dataPathConnected', callId, peer: '198.51.100.2:5555', target: '10.1.0.2:2001' });
+  assert.equal(one(fx, 'audit').record.event, 'connected');
+  // a new call from alice (another client pid) is refused by the reloaded policy, before anything rings
+  const again = ntalk(RequestType.ANNOUNCE, { id: IMPOSSIBLE_ID, pid: 999, lName: 'alice', rName: 'bob%rc-out', addr: sockAddr('10.1.0.2', 2002), ctlAddr: sockAddr('10.1.0.2', 3001) });
+  fx = h.feed({ kind: 'request', ingress: insideIngress(), request: again });
+  assert.equal(ntalkReply(one(fx, 'reply')).answer, Answer.PERMISSION_DENIED);
+  assert.equal(only(fx, 'openDataPath').length, 0);
+  assert.equal(only(fx, 'request').length, 0);
+  assert.equal(h.gw.status().calls.find((c) => c.callId === callId)?.state, 'connected');
+});
+
+test('a gateway restarted later does not hand out the call ids the previous run just used', () => {
+  const announce = (gw: GatewaySessions, pid: number): string => {
+    const fx = gw.handle({
+      kind: 'request',
+      ingress: insideIngress(),
+      request: ntalk(RequestType.ANNOUNCE, { id: IMPOSSIBLE_ID, pid, lName: 'alice', rName: 'bob%rc-out', addr: sockAddr('10.1.0.2', 2001 + pid), ctlAddr: sockAddr('10.1.0.2', 3001) }),
+    });
+    return one(fx, 'openDataPath').request.callId;
+  };
+  const clock = new ManualClock();
+  const first = new GatewaySessions({ config: config(), clock });
+  const used = [1, 2, 3].map((p) => announce(first, p));
+  for (const id of used) assert.match(id, /^c-\d{6}$/);
+  clock.advance(5_000); // killed and restarted five seconds later
+  const second = new GatewaySessions({ config: config(), clock });
+  const next = announce(second, 4);
+  assert.ok(!used.includes(next), `${next} repeats one of ${used.join(', ')}`);
+});

@@ -53,6 +53,8 @@ import type {
 import { SourceRateLimiter } from './source-rate-limiter.js';
 import { VersionCache } from './version-cache.js';
 
+/** Call ids are `c-` + 6 digits: 1 … CALL_ID_SPACE. */
+const CALL_ID_SPACE = 999_999;
 /** Longest name each protocol carries (NAME_SIZE - 1, the last byte is forced NUL). */
 const NAME_LIMIT: Record<TalkProtocol, number> = { ntalk: 11, otalk: 8 };
 /** otalk defines answers 0–5 only; later codes are reported as FAILED to otalk clients. */
@@ -101,6 +103,8 @@ interface Outstanding {
   readonly type: number;
   readonly purpose: 'announce' | 'reannounce' | 'delete';
   readonly fields: Omit<CtlMsg, 'type'>;
+  /** Foreign source address (transparent inbound: the real caller), else the gateway's client socket. */
+  readonly from?: string;
   protocol: TalkProtocol;
   probing: boolean;
   tries: number;
@@ -137,6 +141,9 @@ export class GatewaySessions {
     this.#clock = opts.clock;
     this.#router = opts.router ?? new ClassicalRouter(opts.config);
     this.#rate = new SourceRateLimiter({ ratePerSecond: opts.config.limits.ratePerSecond, burst: opts.config.limits.burst });
+    // Call ids continue from the start time (seconds), so a restarted gateway does not reuse the
+    // ids of the calls it logged just before (the audit log's `run` field disambiguates the rest).
+    this.#seq = Math.floor(opts.clock.wallNow() / 1000) % CALL_ID_SPACE;
   }
 
   /** Replaces policy, directory, hosts and limits (SIGHUP); live calls are kept. */
@@ -282,6 +289,10 @@ export class GatewaySessions {
       if (call.calleeSide !== ingress.side || call.dataPath === undefined) continue;
       if (call.state !== 'ringing' && call.state !== 'answered') continue;
       if (call.calleeUser !== m.lName || call.presentedCaller !== m.rName) continue;
+      // An intercepted LOOK_UP (transparent mode) asks the caller's own daemon: only an intercepted
+      // call from that very caller matches (a classical one is looked up on the gateway's face).
+      const od = ingress.originalDestination;
+      if (od !== undefined && (call.ingress.originalDestination === undefined || call.ingress.source.address !== od.address)) continue;
       if (call.calleeAddress !== ingress.source.address) {
         // Names alone would let anyone learn (and race for) the rendezvous: only the callee host may.
         this.#log('warn', call.id, 'LOOK_UP for a call from a host other than the callee', { from: ingress.source.address });
@@ -316,6 +327,7 @@ export class GatewaySessions {
       caller: { user: sanitizeText(m.lName), address: ingress.source.address, port: ingress.source.port },
       requested: sanitizeText(m.rName),
       protocol: req.protocol,
+      ...(ingress.originalDestination !== undefined ? { intercepted: { ...ingress.originalDestination } } : {}),
     };
     this.#count('calls_requested');
     this.#audit('requested', callId, auditBase);
@@ -436,7 +448,8 @@ export class GatewaySessions {
 
   #sendAnnounce(call: Call, purpose: 'announce' | 'reannounce', id: number): void {
     const side = call.calleeSide;
-    const gw = side === 'inside' ? this.#config.inside.address : this.#config.outside.address;
+    const from = this.#spoofedSource(call);
+    const gw = from ?? (side === 'inside' ? this.#config.inside.address : this.#config.outside.address);
     const dp = call.dataPath as Endpoint;
     this.#enqueue({
       callId: call.id,
@@ -444,6 +457,7 @@ export class GatewaySessions {
       host: call.calleeAddress as string,
       type: RequestType.ANNOUNCE,
       purpose,
+      ...(from !== undefined ? { from } : {}),
       fields: {
         id,
         addr: { family: AF_INET, address: dp.address, port: dp.port },
@@ -456,6 +470,16 @@ export class GatewaySessions {
         rTty: '',
       },
     });
+  }
+
+  /**
+   * Transparent inbound (an intercepted call toward the inside): requests to the callee's daemon
+   * leave from the real outside caller's address, so its announcement names the real caller and
+   * the callee answers it directly (that LOOK_UP is intercepted again). Toward the outside the
+   * gateway always speaks from its own outside address.
+   */
+  #spoofedSource(call: Call): string | undefined {
+    return call.ingress.originalDestination !== undefined && call.calleeSide === 'inside' ? call.ingress.source.address : undefined;
   }
 
   /** A stable per-call discriminator instead of the caller's pid (which would leak and may collide). */
@@ -505,13 +529,15 @@ export class GatewaySessions {
 
   #forwardDelete(call: Call): void {
     if (call.daemonId === 0 || call.calleeAddress === undefined) return;
-    const gw = call.calleeSide === 'inside' ? this.#config.inside.address : this.#config.outside.address;
+    const from = this.#spoofedSource(call);
+    const gw = from ?? (call.calleeSide === 'inside' ? this.#config.inside.address : this.#config.outside.address);
     this.#enqueue({
       callId: call.id,
       side: call.calleeSide,
       host: call.calleeAddress,
       type: RequestType.DELETE,
       purpose: 'delete',
+      ...(from !== undefined ? { from } : {}),
       fields: {
         id: call.daemonId,
         addr: NO_ADDR,
@@ -567,6 +593,7 @@ export class GatewaySessions {
         lName: call.callerUser,
         callerAddress: call.ingress.source.address,
         maxLen: limit,
+        intercepted: call.ingress.originalDestination !== undefined,
       });
       lName = call.presentedCaller;
     } else if (call !== undefined) {
@@ -575,7 +602,14 @@ export class GatewaySessions {
     const fields: CtlMsg = { ...o.fields, type: o.type, lName: lName.slice(0, limit), rName: o.fields.rName.slice(0, limit) };
     const request: AnyRequest =
       o.protocol === 'ntalk' ? { protocol: 'ntalk', msg: { ...fields, version: TALK_VERSION } } : { protocol: 'otalk', msg: { ...fields, byteOrder: 'big' } };
-    this.#fx.push({ kind: 'request', callId: o.callId, side: o.side, to: { address: o.host, port: ports[o.protocol] }, request });
+    this.#fx.push({
+      kind: 'request',
+      callId: o.callId,
+      side: o.side,
+      to: { address: o.host, port: ports[o.protocol] },
+      request,
+      ...(o.from !== undefined ? { from: o.from } : {}),
+    });
   }
 
   #release(hk: string): void {
@@ -738,7 +772,7 @@ export class GatewaySessions {
   }
 
   #newCallId(): string {
-    this.#seq = (this.#seq % 999_999) + 1;
+    this.#seq = (this.#seq % CALL_ID_SPACE) + 1;
     return `c-${String(this.#seq).padStart(6, '0')}`;
   }
 

@@ -88,8 +88,12 @@ export type LogLevel = 'debug' | 'info' | 'warn';
 export type Effect =
   /** Answer a client, in its own protocol, from where it sent the request. */
   | { readonly kind: 'reply'; readonly callId?: string; readonly ingress: Ingress; readonly response: AnyResponse }
-  /** Send a request as a talk client from the gateway's client socket on `side`. */
-  | { readonly kind: 'request'; readonly callId: string; readonly side: Side; readonly to: Endpoint; readonly request: AnyRequest }
+  /**
+   * Send a request as a talk client from the gateway's client socket on `side`; with `from`
+   * (transparent mode, inbound intercepted calls) from that foreign address instead, so the inside
+   * daemon announces the real outside caller. The adapter fills ctl_addr with the source it used.
+   */
+  | { readonly kind: 'request'; readonly callId: string; readonly side: Side; readonly to: Endpoint; readonly request: AnyRequest; readonly from?: string }
   /** Resolve `name` in the name context of `side`; answer with a `resolved` input. */
   | { readonly kind: 'resolve'; readonly callId: string; readonly side: Side; readonly name: string }
   | { readonly kind: 'openDataPath'; readonly request: DataPathRequest }

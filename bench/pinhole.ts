@@ -1,0 +1,302 @@
+/**
+ * Benchmark (issue 6): the pinhole mode's data path. Root; network namespaces with prefix `tgn`
+ * (threeHosts: in 10.1.0.2 | fw | out 198.51.100.2), removed at the end. Every loop is bounded.
+ *
+ * Reports, measured in one run:
+ * - bulk throughput of one TCP conversation out → in through a pinhole (DNAT + conntrack + our
+ *   forward rules, talkgate's own table) versus plain routing (no table) and versus the relay mode
+ *   (RelayManager in fw's namespace, sanitising off and on), median of interleaved rounds;
+ * - time to open a hole (PinholeDataPath.open: plan + one `nft -j` transaction) p50/p99, and holes
+ *   per second (sequential and 4 in parallel);
+ * - 1,000 concurrent holes: all open at once, the cost of one poll listing them, and removal.
+ *
+ * Run: node dist/bench/pinhole.js [MiB-per-round] [rounds] [opens]
+ */
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { systemClock } from '../src/shared/clock.js';
+import { NftRunner } from '../src/firewall/nft-runner.js';
+import { PinholeDataPath, type PinholeSettings } from '../src/gateway/pinhole/pinhole-data-path.js';
+import { RelayManager } from '../src/gateway/relay/relay-manager.js';
+import type { DataPathRequest } from '../src/gateway/session/session-types.js';
+import { threeHosts, FW_IN_ADDR, FW_OUT_ADDR, IN_ADDR, OUT_ADDR } from '../test/lab/topologies.js';
+import type { Lab, LabProcess } from '../test/lab/lab.js';
+import { fmt, median, MIB, quantile, silentRelayLogger, verdict } from './bench-util.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const MIB_PER_ROUND = Math.min(Number(process.argv[2] ?? 512), 4096);
+const ROUNDS = Math.min(Number(process.argv[3] ?? 5), 10);
+const OPENS = Math.min(Number(process.argv[4] ?? 200), 2_000);
+const CONCURRENT_HOLES = 1_000;
+const SINK_PORT = 5001;
+const TABLE = 'tgn_pinhole';
+const CHUNK = 256 * 1024;
+/** Bound on one transfer. */
+const TRANSFER_TIMEOUT_MS = 60_000;
+
+const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+
+// ---------------------------------------------------------------- child roles (run inside a namespace)
+
+/** Counts bytes per connection; prints one JSON line per closed connection. */
+async function sink(port: number): Promise<void> {
+  const server = net.createServer((s) => {
+    let n = 0;
+    s.on('data', (d: Buffer) => (n += d.length));
+    s.on('error', () => undefined);
+    s.on('close', () => process.stdout.write(`${JSON.stringify({ bytes: n })}\n`));
+  });
+  server.listen(port, '0.0.0.0', () => process.stdout.write('ready\n'));
+}
+
+/** Sends `bytes` to host:port; prints {ms, bytes}. */
+async function send(host: string, port: number, bytes: number): Promise<void> {
+  const buf = Buffer.alloc(CHUNK, 0x61);
+  const s = net.connect({ host, port });
+  s.on('error', (e) => {
+    process.stdout.write(`${JSON.stringify({ error: String(e) })}\n`);
+    process.exit(1);
+  });
+  await new Promise((r) => s.once('connect', r));
+  const t0 = performance.now();
+  let sent = 0;
+  while (sent < bytes) {
+    const ok = s.write(buf);
+    sent += buf.length;
+    if (!ok) await new Promise((r) => s.once('drain', r));
+  }
+  await new Promise<void>((r) => s.end(() => r()));
+  await new Promise((r) => s.once('close', r));
+  process.stdout.write(`${JSON.stringify({ ms: performance.now() - t0, bytes: sent })}\n`);
+}
+
+/** `count` relays (the relay mode's data path) in fw's namespace, outside → the sink; prints their ports. */
+async function relay(sanitize: boolean, count: number): Promise<void> {
+  const rm = new RelayManager({
+    portRange: { min: 40000, max: 40099 },
+    maxRelays: 64,
+    clock: systemClock,
+    logger: silentRelayLogger,
+    events: { onConnected: () => undefined, onEnded: () => undefined, onRefusedConnection: () => undefined },
+  });
+  const ports: number[] = [];
+  for (let n = 1; n <= Math.min(count, 32); n++) {
+    const r = await rm.open({
+      callId: `b-${n}`,
+      listenAddress: FW_OUT_ADDR,
+      expectedPeer: OUT_ADDR,
+      target: { address: IN_ADDR, port: SINK_PORT },
+      bindAddress: FW_IN_ADDR,
+      acceptDeadlineMs: 600_000,
+      idleTimeoutMs: 60_000,
+      maxDurationMs: 600_000,
+      sanitize,
+    });
+    if (!r.ok) throw new Error(r.detail);
+    ports.push(r.port);
+  }
+  process.stdout.write(`${JSON.stringify({ ports })}\n`);
+}
+
+/** In fw's namespace: time to open a hole, holes per second, then 1,000 concurrent holes. */
+async function holesBench(opens: number): Promise<void> {
+  const runner = new NftRunner();
+  const settings = benchSettings();
+  const dp = new PinholeDataPath({ settings, runner, clock: systemClock, logger: quiet, events: { onConnected: () => undefined, onEnded: () => undefined } });
+  await dp.start();
+  let seq = 0;
+  const req = (i: number, base: number): DataPathRequest => ({
+    callId: `c-${String(++seq).padStart(6, '0')}`,
+    listenSide: 'outside',
+    listenAddress: FW_OUT_ADDR,
+    expectedPeer: `198.51.100.${10 + (i % 200)}`,
+    target: { address: IN_ADDR, port: base + i },
+    bindAddress: FW_IN_ADDR,
+    acceptDeadlineMs: 60_000,
+  });
+  const ids: string[] = [];
+  const lat: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < opens; i++) {
+    const r0 = req(i, 20000);
+    const a = performance.now();
+    const r = await dp.open(r0);
+    lat.push(performance.now() - a);
+    if (!r.ok) throw new Error(`open ${i} failed: ${r.detail}`);
+    ids.push(r0.callId);
+  }
+  const seqRate = opens / ((performance.now() - t0) / 1000);
+  for (const id of ids.splice(0)) dp.close(id);
+  await new Promise((r) => setTimeout(r, 500));
+  const parallel = async (n: number, base: number, width: number): Promise<number> => {
+    const t = performance.now();
+    await Promise.all(
+      Array.from({ length: width }, async (_, w) => {
+        for (let i = w; i < n; i += width) {
+          const r0 = req(i, base);
+          const r = await dp.open(r0);
+          if (!r.ok) throw new Error(`parallel open ${i} failed: ${r.detail}`);
+          ids.push(r0.callId);
+        }
+      }),
+    );
+    return performance.now() - t;
+  };
+  const width = 16;
+  const parMs = await parallel(opens, 30000, width);
+  for (const id of ids.splice(0)) dp.close(id);
+  await new Promise((r) => setTimeout(r, 500));
+  process.stdout.write(
+    `hole open (plan + nft -j transaction, in fw's namespace), ${opens} holes: p50 ${fmt(quantile(lat, 0.5))} ms, p99 ${fmt(quantile(lat, 0.99))} ms; ${fmt(seqRate, 0)} holes/s one at a time, ${fmt((opens / parMs) * 1000, 0)} holes/s with ${width} calls opening at once (group commit)\n`,
+  );
+  const openAll = await parallel(CONCURRENT_HOLES, 10000, width);
+  const t3 = performance.now();
+  const listed = await runner.listElements('ip', TABLE, 'pin4');
+  const listMs = performance.now() - t3;
+  const dnat = await runner.listElements('ip', TABLE, 'dnat4port', 'map');
+  const t4 = performance.now();
+  for (const id of ids.splice(0)) dp.close(id);
+  let left = -1;
+  for (let i = 0; i < 200; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    const l = await runner.listElements('ip', TABLE, 'pin4');
+    left = Array.isArray(l) ? l.length : -1;
+    if (left === 0) break;
+  }
+  const closeAll = performance.now() - t4;
+  process.stdout.write(
+    `${CONCURRENT_HOLES} concurrent holes: opened in ${fmt(openAll / 1000)} s; ${Array.isArray(listed) ? listed.length : -1} pin4 + ${Array.isArray(dnat) ? dnat.length : -1} DNAT-port elements listed at once (nft -j list: ${fmt(listMs)} ms); all removed in ${fmt(closeAll / 1000)} s (left ${left}); RSS ${fmt(process.memoryUsage().rss / MIB, 0)} MiB\n`,
+  );
+  await dp.stop();
+}
+
+function benchSettings(): PinholeSettings {
+  return {
+    table: {
+      family: 'ip',
+      table: TABLE,
+      deployment: 'own',
+      prefix: '',
+      outsideInterface: 'outside',
+      insideInterface: 'inside',
+      insideNetworks: ['10.1.0.0/24'],
+      outbound: 'holes',
+    },
+    ports: { min: 41000, max: 41000 + CONCURRENT_HOLES + 99 },
+    holeTimeoutSeconds: 120,
+    maxHoles: CONCURRENT_HOLES + 100,
+  };
+}
+
+// ---------------------------------------------------------------- parent
+
+function childArgv(...args: string[]): string[] {
+  return [process.execPath, ...process.execArgv, SELF, ...args];
+}
+
+async function lineFrom(p: LabProcess, re: RegExp, ms: number): Promise<string> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const hit = p.stdout.split('\n').find((l) => re.test(l));
+    if (hit !== undefined) return hit;
+    if (!p.running) throw new Error(`${p.argv.join(' ')} exited: ${p.stderr.slice(-500)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for /${re.source}/ from ${p.argv.slice(-3).join(' ')}: ${p.stderr.slice(-500)}`);
+}
+
+async function transfer(lab: Lab, host: string, port: number): Promise<number> {
+  const r = await lab.exec('out', childArgv('--send', host, String(port), String(MIB_PER_ROUND * MIB)), { timeoutMs: TRANSFER_TIMEOUT_MS });
+  const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { ms?: number; bytes?: number; error?: string };
+  if (out.ms === undefined || out.bytes === undefined) throw new Error(`transfer to ${host}:${port} failed: ${r.stdout} ${r.stderr}`);
+  return (out.bytes * 8) / (out.ms / 1000) / 1e9; // Gbit/s
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('bench/pinhole: needs root (network namespaces)\n');
+    process.exitCode = 2;
+    return;
+  }
+  const lab = await threeHosts('tgn', { fw: 'route' });
+  const started = Date.now();
+  let dp: PinholeDataPath | undefined;
+  try {
+    await lab.exec('fw', ['nft', 'delete', 'table', 'inet', 'tgn_fw']);
+    const sinkProc = lab.spawn('in', childArgv('--sink', String(SINK_PORT)));
+    await lineFrom(sinkProc, /^ready$/, 10_000);
+    const relayProcs = { off: lab.spawn('fw', childArgv('--relay', 'off', String(ROUNDS))), on: lab.spawn('fw', childArgv('--relay', 'on', String(ROUNDS))) };
+    const relayPorts = {
+      off: (JSON.parse(await lineFrom(relayProcs.off, /^\{/, 10_000)) as { ports: number[] }).ports,
+      on: (JSON.parse(await lineFrom(relayProcs.on, /^\{/, 10_000)) as { ports: number[] }).ports,
+    };
+
+    const runner = new NftRunner({ command: lab.enterArgv('fw').concat('nft') });
+    const settings = benchSettings();
+    let connected = 0;
+    dp = new PinholeDataPath({
+      settings,
+      runner,
+      clock: systemClock,
+      logger: quiet,
+      conntrack: lab.enterArgv('fw').concat('conntrack'),
+      events: { onConnected: () => void connected++, onEnded: () => undefined },
+    });
+    let seq = 0;
+    const req = (peer = OUT_ADDR, port = SINK_PORT): DataPathRequest => ({
+      callId: `c-${String(++seq).padStart(6, '0')}`,
+      listenSide: 'outside',
+      listenAddress: FW_OUT_ADDR,
+      expectedPeer: peer,
+      target: { address: IN_ADDR, port },
+      bindAddress: FW_IN_ADDR,
+      acceptDeadlineMs: 60_000,
+    });
+
+    // ---- throughput: plain routing (no table) vs pinhole (our table + a hole) vs relay
+    const gbps: Record<string, number[]> = { routing: [], pinhole: [], relayRaw: [], relaySanitize: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      await lab.exec('fw', ['nft', 'delete', 'table', 'ip', TABLE], { check: false });
+      gbps['routing']!.push(await transfer(lab, IN_ADDR, SINK_PORT));
+      await dp.start();
+      const opened = await dp.open(req());
+      if (!opened.ok) throw new Error(`open failed: ${opened.detail}`);
+      gbps['pinhole']!.push(await transfer(lab, opened.address, opened.port));
+      for (const [key, ports] of [['relayRaw', relayPorts.off], ['relaySanitize', relayPorts.on]] as const) {
+        const port = ports[round];
+        if (port === undefined) throw new Error('no relay left');
+        gbps[key]!.push(await transfer(lab, FW_OUT_ADDR, port));
+      }
+    }
+    const m = Object.fromEntries(Object.entries(gbps).map(([k, v]) => [k, median(v)])) as Record<string, number>;
+    process.stdout.write(`bulk throughput, ${MIB_PER_ROUND} MiB per transfer, median of ${ROUNDS} interleaved rounds (Gbit/s):\n`);
+    const best = Object.fromEntries(Object.entries(gbps).map(([k, v]) => [k, Math.max(...v)])) as Record<string, number>;
+    for (const [k, v] of Object.entries(gbps)) process.stdout.write(`  ${k.padEnd(14)} median ${fmt(m[k]!)} best ${fmt(best[k]!)}  [${v.map((x) => fmt(x)).join(', ')}]\n`);
+    process.stdout.write(`  pinhole / plain routing: median ${verdict(m['pinhole']! / m['routing']!, '>=', 0.95)}; best-of-${ROUNDS} ${verdict(best['pinhole']! / best['routing']!, '>=', 0.95)}\n`);
+    process.stdout.write(`  pinhole / relay (sanitize off): ${fmt(m['pinhole']! / m['relayRaw']!)}  pinhole / relay (sanitize on): ${fmt(m['pinhole']! / m['relaySanitize']!)}\n`);
+
+    // ---- hole opening and 1,000 concurrent holes: measured by a process in fw's namespace, as the gateway runs
+    await dp.stop();
+    dp = undefined;
+    const holes = await lab.exec('fw', childArgv('--holes', String(OPENS)), { timeoutMs: 400_000 });
+    process.stdout.write(holes.stdout);
+    process.stdout.write(`bench/pinhole: ${fmt((Date.now() - started) / 1000, 1)} s (connected events seen: ${connected})\n`);
+  } finally {
+    await dp?.stop().catch(() => undefined);
+    await lab.destroy();
+  }
+}
+
+const role = process.argv[2];
+if (role === '--sink') void sink(Number(process.argv[3]));
+else if (role === '--send') void send(process.argv[3] ?? '', Number(process.argv[4]), Number(process.argv[5]));
+else if (role === '--holes') void holesBench(Number(process.argv[3])).catch((e: unknown) => {
+    process.stdout.write(`holes bench failed: ${String(e)}\n`);
+    process.exitCode = 1;
+  });
+else if (role === '--relay') void relay(process.argv[3] === 'on', Number(process.argv[4]));
+else
+  void main().catch((e: unknown) => {
+    process.stderr.write(`bench/pinhole failed: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  });

@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseGatewayConfig } from '../../config/load-gateway-config.js';
+import { cidrText, pinholeSettings } from './pinhole-from-config.js';
+import { DEFAULT_HOLE_TIMEOUT_S } from './pinhole-constants.js';
+
+const base = `
+mode = "pinhole"
+[inside]
+address = "10.1.0.1"
+interface = "lan0"
+networks = ["10.1.0.1/24"]
+[outside]
+address = "198.51.100.1"
+interface = "wan0"
+`;
+
+function load(extra = '', head = base): ReturnType<typeof parseGatewayConfig> {
+  return parseGatewayConfig(`${head}${extra}`, 'gw.toml');
+}
+
+test('mode = "pinhole" with defaults: own table talkgate_pinhole, masquerade of the inside networks (host bits cleared)', () => {
+  const r = load();
+  assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+  const s = pinholeSettings(r.config);
+  assert.deepEqual(s.table, {
+    family: 'ip',
+    table: 'talkgate_pinhole',
+    deployment: 'own',
+    prefix: '',
+    outsideInterface: 'wan0',
+    insideInterface: 'lan0',
+    insideNetworks: ['10.1.0.0/24'],
+    outbound: 'holes',
+  });
+  assert.deepEqual(s.ports, { min: 41000, max: 41999 });
+  assert.equal(s.holeTimeoutSeconds, DEFAULT_HOLE_TIMEOUT_S);
+});
+
+test('[pinhole] own_firewall = false: our prefixed chains/sets in the administrator\'s table, no masquerade', () => {
+  const r = load('[pinhole]\ntable = "filter"\nown_firewall = false\nprefix = "tg_"\nports = "50000-50009"\nhole_timeout = 30\noutbound = "open"\n');
+  assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+  const s = pinholeSettings(r.config);
+  assert.equal(s.table.deployment, 'admin');
+  assert.equal(s.table.table, 'filter');
+  assert.equal(s.table.prefix, 'tg_');
+  assert.deepEqual(s.table.insideNetworks, []);
+  assert.equal(s.table.outbound, 'open');
+  assert.deepEqual(s.ports, { min: 50000, max: 50009 });
+  assert.equal(s.holeTimeoutSeconds, 30);
+});
+
+test('pinhole configuration errors name their key', () => {
+  const errs = (text: string, head = base): string[] => {
+    const r = load(text, head);
+    return r.ok ? [] : r.errors;
+  };
+  assert.ok(errs('[pinhole]\nports = "41000-40000"\n').some((e) => e.startsWith('gw.toml: pinhole.ports: must be a port range')));
+  assert.ok(errs('[pinhole]\nports = "500-600"\n').some((e) => e.includes('pinhole.ports: must be >= 1024')));
+  assert.ok(errs('[pinhole]\nports = "500-600"\n[ports]\nntalk = 518\n').some((e) => e.includes('pinhole.ports: overlaps the control port 518')));
+  assert.ok(errs('[pinhole]\ntable = "bad name"\n').some((e) => e.startsWith('gw.toml: pinhole.table:')));
+  assert.ok(errs('[pinhole]\nhole_timeout = 0\n').some((e) => e.startsWith('gw.toml: pinhole.hole_timeout:')));
+  assert.ok(errs('[pinhole]\nbogus = 1\n').some((e) => e.includes('unknown key(s) "bogus"')));
+  assert.ok(errs('[privileges]\nuser = "nobody"\n').some((e) => e.includes('privileges: not with mode = "pinhole"')));
+  const noIf = base.replace('interface = "wan0"\n', '');
+  assert.ok(errs('', noIf).some((e) => e.includes('outside.interface: required with mode = "pinhole"')));
+});
+
+test('cidrText() clears host bits', () => {
+  assert.equal(cidrText({ network: 0x0a010000, prefix: 24 }), '10.1.0.0/24');
+  assert.equal(cidrText({ network: 0xc0a80101, prefix: 32 }), '192.168.1.1/32');
+});

@@ -1,0 +1,47 @@
+/**
+ * Builds the pinhole data path of `mode = "pinhole"` from the gateway configuration: the nftables
+ * table spec (own firewall: table `[pinhole] table`, forward policy drop, masquerade of the inside
+ * networks; admin's table: our prefixed chains/sets only) and the hole settings.
+ */
+import type { GatewayConfig } from '../../config/gateway-config.js';
+import { NftRunner } from '../../firewall/nft-runner.js';
+import type { NftTableSpec } from '../../firewall/nft-ruleset.js';
+import type { Clock } from '../../shared/clock.js';
+import { DEFAULT_HOLE_TIMEOUT_S, DEFAULT_PINHOLE_PORTS, DEFAULT_PINHOLE_PREFIX, DEFAULT_PINHOLE_TABLE } from './pinhole-constants.js';
+import { PinholeDataPath, type PinholeEvents, type PinholeLogger, type PinholeSettings } from './pinhole-data-path.js';
+
+const [DEFAULT_MIN, DEFAULT_MAX] = DEFAULT_PINHOLE_PORTS.split('-').map(Number) as [number, number];
+
+/** The pinhole settings a configuration implies (pure). */
+export function pinholeSettings(c: GatewayConfig): PinholeSettings {
+  const p = c.pinhole ?? {
+    table: DEFAULT_PINHOLE_TABLE,
+    ownFirewall: true,
+    prefix: DEFAULT_PINHOLE_PREFIX,
+    ports: { min: DEFAULT_MIN, max: DEFAULT_MAX },
+    holeTimeoutSeconds: DEFAULT_HOLE_TIMEOUT_S,
+    outbound: 'holes' as const,
+    intercept: true,
+  };
+  const table: NftTableSpec = {
+    family: 'ip',
+    table: p.table,
+    deployment: p.ownFirewall ? 'own' : 'admin',
+    prefix: p.ownFirewall ? '' : p.prefix,
+    outsideInterface: c.outside.interface ?? '',
+    insideInterface: c.inside.interface ?? '',
+    insideNetworks: p.ownFirewall ? c.inside.networks.map(cidrText) : [],
+    outbound: p.outbound,
+  };
+  return { table, ports: p.ports, holeTimeoutSeconds: p.holeTimeoutSeconds, maxHoles: c.limits.maxCalls };
+}
+
+/** `network/prefix` with the host bits cleared (nft refuses a prefix with host bits set). */
+export function cidrText(n: { readonly network: number; readonly prefix: number }): string {
+  const a = n.network >>> 0;
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}/${n.prefix}`;
+}
+
+export function createPinholeDataPath(o: { config: GatewayConfig; clock: Clock; logger: PinholeLogger; events: PinholeEvents; runner?: NftRunner }): PinholeDataPath {
+  return new PinholeDataPath({ settings: pinholeSettings(o.config), runner: o.runner ?? new NftRunner(), clock: o.clock, logger: o.logger, events: o.events });
+}
