@@ -1,21 +1,29 @@
 /**
- * Benchmark (issue 6): the pinhole mode's data path. Root; network namespaces with prefix `tgn`
+ * Benchmark (issue 6): the pinhole mode's data path. Root; network namespaces with prefix `tgh`
+ * (not the pinhole lab test's `tgn`: a lab removes stale namespaces of its prefix on start)
  * (threeHosts: in 10.1.0.2 | fw | out 198.51.100.2), removed at the end. Every loop is bounded.
  *
  * Reports, measured in one run:
  * - bulk throughput of one TCP conversation out → in through a pinhole (DNAT + conntrack + our
  *   forward rules, talkgate's own table) versus plain routing (no table) and versus the relay mode
  *   (RelayManager in fw's namespace, sanitising off and on), median of interleaved rounds;
- * - time to open a hole (PinholeDataPath.open: plan + one `nft -j` transaction) p50/p99, and holes
- *   per second (sequential and 4 in parallel);
- * - 1,000 concurrent holes: all open at once, the cost of one poll listing them, and removal.
+ * - time to open a hole (PinholeDataPath.open: plan + one nftables transaction) p50/p99, and holes
+ *   per second (one at a time and 16 calls at once), for both ways of driving nftables: libnftables
+ *   in process (`[pinhole] nft = "lib"`, the default) and `nft -j` per transaction ("exec");
+ * - 1,000 concurrent holes: all open at once, listing them, the cost of one flow poll (one per
+ *   tick for all calls: a libnetfilter_conntrack dump in process, or `conntrack -L --mark`) and
+ *   the event loop's delay while they ring, and removal.
  *
  * Run: node dist/bench/pinhole.js [MiB-per-round] [rounds] [opens]
  */
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { systemClock } from '../src/shared/clock.js';
-import { NftRunner } from '../src/firewall/nft-runner.js';
+import { execFile } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { openLibconntrack } from '../src/native/libnetfilter-conntrack.js';
+import { NftLibraryRunner, type NftHow } from '../src/firewall/nft-library-runner.js';
+import { NftRunner, type NftBackend } from '../src/firewall/nft-runner.js';
 import { PinholeDataPath, type PinholeSettings } from '../src/gateway/pinhole/pinhole-data-path.js';
 import { RelayManager } from '../src/gateway/relay/relay-manager.js';
 import type { DataPathRequest } from '../src/gateway/session/session-types.js';
@@ -29,7 +37,7 @@ const ROUNDS = Math.min(Number(process.argv[3] ?? 5), 10);
 const OPENS = Math.min(Number(process.argv[4] ?? 200), 2_000);
 const CONCURRENT_HOLES = 1_000;
 const SINK_PORT = 5001;
-const TABLE = 'tgn_pinhole';
+const TABLE = 'tgh_pinhole';
 const CHUNK = 256 * 1024;
 /** Bound on one transfer. */
 const TRANSFER_TIMEOUT_MS = 60_000;
@@ -98,11 +106,24 @@ async function relay(sanitize: boolean, count: number): Promise<void> {
   process.stdout.write(`${JSON.stringify({ ports })}\n`);
 }
 
+/** Bound on the conntrack listings timed with 1,000 holes open. */
+const CONNTRACK_SAMPLES = 10;
+/** How long the event loop is watched while 1,000 holes ring (the flow poll runs every HOLE_POLL_MS). */
+const RINGING_WATCH_MS = 3_000;
+
+/** Wall time of one `conntrack -L` as the data path's poll runs it (ms). */
+function conntrackListMs(): Promise<number> {
+  const t = performance.now();
+  return new Promise((resolve) =>
+    execFile('conntrack', ['-L', '-p', 'tcp', '--mark', '0x12300000/0xfff00000'], { timeout: 5_000 }, () => resolve(performance.now() - t)),
+  );
+}
+
 /** In fw's namespace: time to open a hole, holes per second, then 1,000 concurrent holes. */
-async function holesBench(opens: number): Promise<void> {
-  const runner = new NftRunner();
+async function holesBench(opens: number, how: NftHow): Promise<void> {
+  const runner: NftBackend = how === 'lib' ? new NftLibraryRunner() : new NftRunner();
   const settings = benchSettings();
-  const dp = new PinholeDataPath({ settings, runner, clock: systemClock, logger: quiet, events: { onConnected: () => undefined, onEnded: () => undefined } });
+  const dp = new PinholeDataPath({ settings, runner, flows: how, clock: systemClock, logger: quiet, events: { onConnected: () => undefined, onEnded: () => undefined } });
   await dp.start();
   let seq = 0;
   const req = (i: number, base: number): DataPathRequest => ({
@@ -147,13 +168,29 @@ async function holesBench(opens: number): Promise<void> {
   for (const id of ids.splice(0)) dp.close(id);
   await new Promise((r) => setTimeout(r, 500));
   process.stdout.write(
-    `hole open (plan + nft -j transaction, in fw's namespace), ${opens} holes: p50 ${fmt(quantile(lat, 0.5))} ms, p99 ${fmt(quantile(lat, 0.99))} ms; ${fmt(seqRate, 0)} holes/s one at a time, ${fmt((opens / parMs) * 1000, 0)} holes/s with ${width} calls opening at once (group commit)\n`,
+    `[nft ${how}] hole open (plan + one transaction, in fw's namespace), ${opens} holes: p50 ${fmt(quantile(lat, 0.5))} ms, p99 ${fmt(quantile(lat, 0.99))} ms; ${fmt(seqRate, 0)} holes/s one at a time, ${fmt((opens / parMs) * 1000, 0)} holes/s with ${width} calls opening at once (group commit)\n`,
   );
   const openAll = await parallel(CONCURRENT_HOLES, 10000, width);
   const t3 = performance.now();
   const listed = await runner.listElements('ip', TABLE, 'pin4');
   const listMs = performance.now() - t3;
   const dnat = await runner.listElements('ip', TABLE, 'dnat4port', 'map');
+  // The data path polls the flows every HOLE_POLL_MS while these ring: the event loop's delay meanwhile.
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  await new Promise((r) => setTimeout(r, RINGING_WATCH_MS));
+  loop.disable();
+  const ct: number[] = [];
+  const lib = how === 'lib' ? openLibconntrack() : undefined;
+  for (let i = 0; i < CONNTRACK_SAMPLES; i++) {
+    if (lib === undefined) ct.push(await conntrackListMs());
+    else {
+      const t = performance.now();
+      lib.dumpTcpByMark(0x12300000, 0xfff00000);
+      ct.push(performance.now() - t);
+    }
+  }
+  lib?.close();
   const t4 = performance.now();
   for (const id of ids.splice(0)) dp.close(id);
   let left = -1;
@@ -165,7 +202,7 @@ async function holesBench(opens: number): Promise<void> {
   }
   const closeAll = performance.now() - t4;
   process.stdout.write(
-    `${CONCURRENT_HOLES} concurrent holes: opened in ${fmt(openAll / 1000)} s; ${Array.isArray(listed) ? listed.length : -1} pin4 + ${Array.isArray(dnat) ? dnat.length : -1} DNAT-port elements listed at once (nft -j list: ${fmt(listMs)} ms); all removed in ${fmt(closeAll / 1000)} s (left ${left}); RSS ${fmt(process.memoryUsage().rss / MIB, 0)} MiB\n`,
+    `[nft ${how}] ${CONCURRENT_HOLES} concurrent holes: opened in ${fmt(openAll / 1000)} s; ${Array.isArray(listed) ? listed.length : -1} pin4 + ${Array.isArray(dnat) ? dnat.length : -1} DNAT-port elements listed at once (list: ${fmt(listMs)} ms); one flow poll (${how === 'lib' ? 'libnetfilter_conntrack dump' : 'conntrack -L'}, all calls) p50 ${fmt(quantile(ct, 0.5))} ms; event-loop delay over ${RINGING_WATCH_MS / 1000} s of polling p99 ${fmt(loop.percentile(99) / 1e6)} ms max ${fmt(loop.max / 1e6)} ms; all removed in ${fmt(closeAll / 1000)} s (left ${left}); RSS ${fmt(process.memoryUsage().rss / MIB, 0)} MiB\n`,
   );
   await dp.stop();
 }
@@ -218,11 +255,11 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const lab = await threeHosts('tgn', { fw: 'route' });
+  const lab = await threeHosts('tgh', { fw: 'route' });
   const started = Date.now();
   let dp: PinholeDataPath | undefined;
   try {
-    await lab.exec('fw', ['nft', 'delete', 'table', 'inet', 'tgn_fw']);
+    await lab.exec('fw', ['nft', 'delete', 'table', 'inet', 'tgh_fw']);
     const sinkProc = lab.spawn('in', childArgv('--sink', String(SINK_PORT)));
     await lineFrom(sinkProc, /^ready$/, 10_000);
     const relayProcs = { off: lab.spawn('fw', childArgv('--relay', 'off', String(ROUNDS))), on: lab.spawn('fw', childArgv('--relay', 'on', String(ROUNDS))) };
@@ -278,8 +315,10 @@ async function main(): Promise<void> {
     // ---- hole opening and 1,000 concurrent holes: measured by a process in fw's namespace, as the gateway runs
     await dp.stop();
     dp = undefined;
-    const holes = await lab.exec('fw', childArgv('--holes', String(OPENS)), { timeoutMs: 400_000 });
-    process.stdout.write(holes.stdout);
+    for (const how of ['exec', 'lib'] as const) {
+      const holes = await lab.exec('fw', childArgv('--holes', String(OPENS), how), { timeoutMs: 400_000 });
+      process.stdout.write(holes.stdout);
+    }
     process.stdout.write(`bench/pinhole: ${fmt((Date.now() - started) / 1000, 1)} s (connected events seen: ${connected})\n`);
   } finally {
     await dp?.stop().catch(() => undefined);
@@ -290,7 +329,7 @@ async function main(): Promise<void> {
 const role = process.argv[2];
 if (role === '--sink') void sink(Number(process.argv[3]));
 else if (role === '--send') void send(process.argv[3] ?? '', Number(process.argv[4]), Number(process.argv[5]));
-else if (role === '--holes') void holesBench(Number(process.argv[3])).catch((e: unknown) => {
+else if (role === '--holes') void holesBench(Number(process.argv[3]), process.argv[4] === 'exec' ? 'exec' : 'lib').catch((e: unknown) => {
     process.stdout.write(`holes bench failed: ${String(e)}\n`);
     process.exitCode = 1;
   });

@@ -67,6 +67,15 @@ async function start(config: string): Promise<Gw> {
   return gw;
 }
 
+/** The default config, world-readable in a fresh world-searchable directory (the gateway may run as nobody). */
+function configFile(): { dir: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'tg-gw-cli-'));
+  chmodSync(dir, 0o755);
+  const file = join(dir, 'gw.toml');
+  writeFileSync(file, toml(), { mode: 0o644 });
+  return { dir, file };
+}
+
 async function stop(gw: Gw): Promise<number | null> {
   if (gw.proc.exitCode !== null) return gw.proc.exitCode;
   const exited = new Promise<number | null>((r) => gw.proc.once('exit', (code) => r(code)));
@@ -78,10 +87,7 @@ async function stop(gw: Gw): Promise<number | null> {
 }
 
 test('talkgate gateway reloads on SIGHUP, rejects a broken file without stopping, and stops on SIGTERM', { timeout: 30_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tg-gw-cli-'));
-  chmodSync(dir, 0o755);
-  const file = join(dir, 'gw.toml');
-  writeFileSync(file, toml(), { mode: 0o644 });
+  const { dir, file } = configFile();
   const gw = await start(file);
   try {
     writeFileSync(file, toml('bob = "bob@127.0.0.1"'));
@@ -100,10 +106,7 @@ test('talkgate gateway reloads on SIGHUP, rejects a broken file without stopping
 const root = typeof process.getuid === 'function' && process.getuid() === 0;
 
 test('started as root, talkgate gateway binds its faces and then runs as nobody', { skip: root ? false : 'needs root', timeout: 30_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tg-gw-cli-'));
-  chmodSync(dir, 0o755);
-  const file = join(dir, 'gw.toml');
-  writeFileSync(file, toml(), { mode: 0o644 });
+  const { dir, file } = configFile();
   const gw = await start(file);
   try {
     const status = readFileSync(`/proc/${gw.proc.pid}/status`, 'utf8');

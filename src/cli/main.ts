@@ -28,7 +28,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     return topLevel(argv);
   }
   const mod = await entry[1]();
-  const cmd = mod.command().name(name).exitOverride();
+  const cmd = mod.command().name(`talkgate ${name}`).exitOverride();
   try {
     await cmd.parseAsync([...argv.slice(1)], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

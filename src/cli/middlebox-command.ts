@@ -1,10 +1,9 @@
 /** `talkgate middlebox --config FILE`: PCP/NAT-PMP server programming nftables. */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { NftRunner } from '../firewall/nft-runner.js';
+import { openNftBackend } from '../firewall/nft-library-runner.js';
 import { parseMiddleboxConfig } from '../pcp/middlebox-config.js';
-import { NftLibrary } from '../pcp/nft-library.js';
-import { PcpServer, type NftPort } from '../pcp/pcp-server.js';
+import { PcpServer } from '../pcp/pcp-server.js';
 import { systemClock } from '../shared/clock.js';
 
 export function command(): Command {
@@ -25,9 +24,9 @@ export function command(): Command {
       const log = (line: string): void => {
         if (opts.quiet !== true || /fail|error/i.test(line)) process.stderr.write(`[middlebox ${new Date().toISOString()}] ${line.replace(/[^\x20-\x7e]/g, '?')}\n`);
       };
-      const lib = opts.nft === 'exec' ? null : NftLibrary.open();
-      if (opts.nft !== 'exec' && lib === null) log('libnftables not loadable: running nft -j per batch');
-      const nft: NftPort = lib ?? new NftRunner();
+      const choice = openNftBackend(opts.nft === 'exec' ? 'exec' : 'lib');
+      if (choice.fallback !== undefined) log(`running nft -j per batch: ${choice.fallback}`);
+      const nft = choice.backend;
       const server = new PcpServer({ ...settings, nft, clock: systemClock, log });
       try {
         await server.start();

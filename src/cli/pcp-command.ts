@@ -53,9 +53,15 @@ function print(o: Common, r: MapResult | PcpResponse, what: string): void {
   process.exitCode = ok ? 0 : 1;
 }
 
-async function guarded(o: Common, f: () => Promise<void>): Promise<void> {
+/** Runs `f` with a client for the options' server, closed afterwards; any error is printed (exit code 3). */
+async function withClient(o: Common, f: (c: PcpClient) => Promise<void>): Promise<void> {
   try {
-    await f();
+    const c = client(o);
+    try {
+      await f(c);
+    } finally {
+      c.close();
+    }
   } catch (e) {
     const msg = (e as Error).message;
     if (o.json === true) process.stdout.write(`${JSON.stringify({ ok: false, error: msg })}\n`);
@@ -78,24 +84,19 @@ export function command(): Command {
     .option('--third-party <ip>', 'THIRD_PARTY: map for this inside host')
     .option('--description <text>', 'DESCRIPTION option')
     .action((o: Common & Record<string, string | boolean | undefined>) =>
-      guarded(o, async () => {
-        const c = client(o);
-        try {
-          const r = await c.map({
-            protocol: proto(String(o['protocol'])),
-            internalPort: Number(o['internalPort']),
-            suggestedPort: Number(o['externalPort']),
-            lifetime: Number(o['lifetime']),
-            nonce: parseNonce(o['nonce'] as string | undefined),
-            ...(typeof o['filter'] === 'string' ? { filterPeer: o['filter'], filterPort: Number(o['filterPort']) } : {}),
-            preferFailure: o['preferFailure'] === true,
-            ...(typeof o['thirdParty'] === 'string' ? { thirdParty: o['thirdParty'] } : {}),
-            ...(typeof o['description'] === 'string' ? { description: o['description'] } : {}),
-          });
-          print(o, r, 'mapped');
-        } finally {
-          c.close();
-        }
+      withClient(o, async (c) => {
+        const r = await c.map({
+          protocol: proto(String(o['protocol'])),
+          internalPort: Number(o['internalPort']),
+          suggestedPort: Number(o['externalPort']),
+          lifetime: Number(o['lifetime']),
+          nonce: parseNonce(o['nonce'] as string | undefined),
+          ...(typeof o['filter'] === 'string' ? { filterPeer: o['filter'], filterPort: Number(o['filterPort']) } : {}),
+          preferFailure: o['preferFailure'] === true,
+          ...(typeof o['thirdParty'] === 'string' ? { thirdParty: o['thirdParty'] } : {}),
+          ...(typeof o['description'] === 'string' ? { description: o['description'] } : {}),
+        });
+        print(o, r, 'mapped');
       }),
     );
   common(pcp.command('delete').description('delete a mapping (lifetime 0 with its nonce)'))
@@ -104,19 +105,14 @@ export function command(): Command {
     .addOption(new Option('--protocol <p>', 'tcp or udp').default('tcp'))
     .option('--third-party <ip>', 'THIRD_PARTY: the inside host')
     .action((o: Common & Record<string, string | boolean | undefined>) =>
-      guarded(o, async () => {
-        const c = client(o);
-        try {
-          const r = await c.delete({
-            protocol: proto(String(o['protocol'])),
-            internalPort: Number(o['internalPort']),
-            nonce: parseNonce(o['nonce'] as string),
-            ...(typeof o['thirdParty'] === 'string' ? { thirdParty: o['thirdParty'] } : {}),
-          });
-          print(o, r, 'deleted');
-        } finally {
-          c.close();
-        }
+      withClient(o, async (c) => {
+        const r = await c.delete({
+          protocol: proto(String(o['protocol'])),
+          internalPort: Number(o['internalPort']),
+          nonce: parseNonce(o['nonce'] as string),
+          ...(typeof o['thirdParty'] === 'string' ? { thirdParty: o['thirdParty'] } : {}),
+        });
+        print(o, r, 'deleted');
       }),
     );
   common(pcp.command('peer').description('PEER request (describe an outbound flow)'))
@@ -126,40 +122,30 @@ export function command(): Command {
     .addOption(new Option('--protocol <p>', 'tcp or udp').default('tcp'))
     .option('--lifetime <s>', 'requested lifetime (s)', '600')
     .action((o: Common & Record<string, string | boolean | undefined>) =>
-      guarded(o, async () => {
-        const c = client(o);
-        try {
-          const nonce = randomBytes(PCP_NONCE_SIZE);
-          const r = await c.send((clientAddress) => ({
-            opcode: PcpOpcode.PEER,
-            lifetime: Number(o['lifetime']),
-            clientAddress,
-            body: {
-              nonce,
-              protocol: proto(String(o['protocol'])),
-              internalPort: Number(o['internalPort']),
-              externalPort: 0,
-              externalAddress: '::',
-              remotePort: Number(o['remotePort']),
-              remoteAddress: String(o['remote']),
-            },
-            options: { preferFailure: false, filters: [] },
-          }));
-          print(o, { result: r.result, lifetime: r.lifetime, epoch: r.epoch, externalAddress: r.body?.externalAddress ?? '::', externalPort: r.body?.externalPort ?? 0, nonce, response: r }, 'peer');
-        } finally {
-          c.close();
-        }
+      withClient(o, async (c) => {
+        const nonce = randomBytes(PCP_NONCE_SIZE);
+        const r = await c.send((clientAddress) => ({
+          opcode: PcpOpcode.PEER,
+          lifetime: Number(o['lifetime']),
+          clientAddress,
+          body: {
+            nonce,
+            protocol: proto(String(o['protocol'])),
+            internalPort: Number(o['internalPort']),
+            externalPort: 0,
+            externalAddress: '::',
+            remotePort: Number(o['remotePort']),
+            remoteAddress: String(o['remote']),
+          },
+          options: { preferFailure: false, filters: [] },
+        }));
+        print(o, { result: r.result, lifetime: r.lifetime, epoch: r.epoch, externalAddress: r.body?.externalAddress ?? '::', externalPort: r.body?.externalPort ?? 0, nonce, response: r }, 'peer');
       }),
     );
   common(pcp.command('announce').description('ANNOUNCE: ask the server its epoch'))
     .action((o: Common) =>
-      guarded(o, async () => {
-        const c = client(o);
-        try {
-          print(o, await c.announce(), 'announce');
-        } finally {
-          c.close();
-        }
+      withClient(o, async (c) => {
+        print(o, await c.announce(), 'announce');
       }),
     );
   return pcp;

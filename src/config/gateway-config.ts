@@ -23,6 +23,16 @@ export const DEFAULT_MAX_CALLS = 256;
 export const DEFAULT_RATE_PER_SECOND = 20;
 /** Default per-source burst (token bucket size). */
 export const DEFAULT_RATE_BURST = 40;
+/**
+ * Default global bound on new-call requests (ANNOUNCEs that would start a call), per side, per
+ * second, whatever their source: spoofed sources each pass the per-source limit, this caps what a
+ * flood of them costs (audit lines, resolver, relay listeners). A real site starts a few calls a
+ * minute; 50/s sustained with a burst of 100 leaves ample room (and stays above one flooding
+ * source's per-source allowance, so a single-source flood cannot starve the side either).
+ */
+export const DEFAULT_GLOBAL_RATE_PER_SECOND = 50;
+/** Default global new-call burst (token bucket size), per side. */
+export const DEFAULT_GLOBAL_RATE_BURST = 100;
 /** Upper bound on configured concurrent calls (the call table is bounded by it). */
 export const MAX_CONFIGURABLE_CALLS = 100_000;
 
@@ -97,6 +107,8 @@ export const gatewayConfigSchema = z.strictObject({
       max_calls: z.number().int().min(1).max(MAX_CONFIGURABLE_CALLS).default(DEFAULT_MAX_CALLS),
       rate: z.number().positive().max(1_000_000).default(DEFAULT_RATE_PER_SECOND),
       burst: z.number().int().min(1).max(1_000_000).default(DEFAULT_RATE_BURST),
+      global_rate: z.number().positive().max(1_000_000).default(DEFAULT_GLOBAL_RATE_PER_SECOND),
+      global_burst: z.number().int().min(1).max(1_000_000).default(DEFAULT_GLOBAL_RATE_BURST),
     })
     .prefault({}),
   audit: z.strictObject({ file: z.string().min(1) }).optional(),
@@ -130,6 +142,8 @@ export const gatewayConfigSchema = z.strictObject({
       outbound: z.enum(['open', 'holes']).default('holes'),
       /** Also intercept inside users' control messages to outside daemons (`talk bob@<outside IP>`). */
       intercept: z.boolean().default(true),
+      /** How nftables is driven: "lib" (libnftables in process; falls back to exec) or "exec" (`nft -j` per batch). */
+      nft: z.enum(['lib', 'exec']).default('lib'),
     })
     .prefault({}),
   /** mode = "pinhole" with a remote middlebox: holes requested over PCP (src/pcp/pcp-data-path.ts). */
@@ -176,7 +190,14 @@ export interface GatewayConfig {
   /** login → { user, host } (host resolved in the context of the side the user lives on). */
   readonly directory: ReadonlyMap<string, { readonly user: string; readonly host: string }>;
   readonly policy: readonly PolicyRule[];
-  readonly limits: { readonly maxCalls: number; readonly ratePerSecond: number; readonly burst: number };
+  readonly limits: {
+    readonly maxCalls: number;
+    readonly ratePerSecond: number;
+    readonly burst: number;
+    /** Global new-call requests per second, per side (any source). */
+    readonly globalRatePerSecond: number;
+    readonly globalBurst: number;
+  };
   readonly audit?: { readonly file: string };
   /** undefined when `listen = "off"`. */
   readonly admin?: { readonly host: string; readonly port: number };
@@ -192,6 +213,8 @@ export interface GatewayConfig {
     readonly holeTimeoutSeconds: number;
     readonly outbound: 'open' | 'holes';
     readonly intercept: boolean;
+    /** "lib" (libnftables in process, the default) or "exec" (`nft -j` per batch). */
+    readonly nft?: 'lib' | 'exec';
   };
   /** mode = "pinhole": a remote PCP middlebox opens the holes instead of local nftables. */
   readonly middlebox?: { readonly pcp: string; readonly port: number };
@@ -242,7 +265,13 @@ export function normaliseGatewayConfig(raw: RawGatewayConfig): GatewayConfig {
             ? { kind: 'cidr' as const, cidr: parseCidr(r.remote) as Ipv4Cidr }
             : { kind: 'host' as const, name: r.remote.toLowerCase() },
     })),
-    limits: { maxCalls: raw.limits.max_calls, ratePerSecond: raw.limits.rate, burst: raw.limits.burst },
+    limits: {
+      maxCalls: raw.limits.max_calls,
+      ratePerSecond: raw.limits.rate,
+      burst: raw.limits.burst,
+      globalRatePerSecond: raw.limits.global_rate,
+      globalBurst: raw.limits.global_burst,
+    },
     ...(raw.audit !== undefined ? { audit: { file: raw.audit.file } } : {}),
     ...(adminMatch ? { admin: { host: adminMatch[1] as string, port: Number(adminMatch[2]) } } : {}),
     ...(raw.privileges !== undefined
@@ -257,6 +286,7 @@ export function normaliseGatewayConfig(raw: RawGatewayConfig): GatewayConfig {
       holeTimeoutSeconds: raw.pinhole.hole_timeout,
       outbound: raw.pinhole.outbound,
       intercept: raw.pinhole.intercept,
+      nft: raw.pinhole.nft,
     },
     ...(raw.middlebox !== undefined ? { middlebox: { pcp: raw.middlebox.pcp, port: raw.middlebox.port } } : {}),
   };

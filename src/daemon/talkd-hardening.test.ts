@@ -6,8 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
-import { Writable } from 'node:stream';
+import type { Socket } from 'node:dgram';
 import fc from 'fast-check';
 import { decodeAnyCtlMsg, decodeNtalkCtlResponse, encodeNtalkCtlMsg, sockAddr, type NtalkCtlMsg } from '../protocol/index.js';
 import { DecodeError } from '../protocol/decode-error.js';
@@ -16,6 +15,8 @@ import { ManualClock, systemClock, type Clock } from '../shared/clock.js';
 import { createLogger } from '../observability/logger.js';
 import { NodeDatagramEndpoint } from '../native/node-datagram-endpoint.js';
 import { TalkdService } from './talkd.js';
+import { collectingSink } from './testing/log-sink.js';
+import { exchange, udpClient } from './testing/udp-client.js';
 import type { UserLookup } from './user-lookup.js';
 
 const NOT_HERE_LOOKUP: UserLookup = { kind: 'not-here' };
@@ -30,12 +31,7 @@ interface Daemon {
 
 async function startDaemon(opts: { clock?: Clock; maxInvitations?: number; rate?: number; burst?: number }): Promise<Daemon> {
   const chunks: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      chunks.push(chunk.toString());
-      cb();
-    },
-  });
+  const sink = collectingSink(chunks);
   const service = new TalkdService({
     clock: opts.clock ?? systemClock,
     logger: createLogger({ name: 'talkd-test', format: 'json', level: 'debug', destination: sink }),
@@ -53,27 +49,6 @@ async function startDaemon(opts: { clock?: Clock; maxInvitations?: number; rate?
   service.attach(n, 'ntalk');
   service.attach(o, 'otalk');
   return { service, ntalk: n.localAddress().port, otalk: o.localAddress().port, chunks };
-}
-
-function client(address = '127.0.0.1'): Promise<Socket> {
-  const s = createSocket('udp4');
-  return new Promise((r) => s.bind(0, address, () => r(s)));
-}
-
-function exchange(s: Socket, bytes: Uint8Array, port: number, ms = 1000): Promise<Buffer | undefined> {
-  return new Promise((resolve) => {
-    const t = setTimeout(() => {
-      s.off('message', on);
-      resolve(undefined);
-    }, ms);
-    const on = (m: Buffer): void => {
-      clearTimeout(t);
-      s.off('message', on);
-      resolve(m);
-    };
-    s.on('message', on);
-    s.send(bytes, port, '127.0.0.1');
-  });
 }
 
 function lookUp(s: Socket): NtalkCtlMsg {
@@ -109,8 +84,8 @@ function logLines(d: Daemon): Array<Record<string, unknown>> {
 test('talkd rate-limits per source address: the burst is answered, the rest dropped and counted, other sources unaffected', async () => {
   const clock = new ManualClock();
   const d = await startDaemon({ clock, rate: 2, burst: 3 });
-  const a = await client('127.0.0.1');
-  const b = await client('127.0.0.2');
+  const a = await udpClient('127.0.0.1');
+  const b = await udpClient('127.0.0.2');
   try {
     const answers: Array<number | undefined> = [];
     for (let i = 0; i < 6; i++) {
@@ -140,7 +115,7 @@ test('talkd rate-limits per source address: the burst is answered, the rest drop
 
 test('talkd answers FAILED when the invitation table is full and logs the event with the request id', async () => {
   const d = await startDaemon({ maxInvitations: 2 });
-  const s = await client();
+  const s = await udpClient();
   try {
     const leave = (who: string): NtalkCtlMsg => ({
       ...lookUp(s), type: RequestType.LEAVE_INVITE, id: 0xffffffff, addr: sockAddr('127.0.0.1', 4000), lName: who, rName: 'bob',
@@ -168,7 +143,7 @@ test('talkd answers FAILED when the invitation table is full and logs the event 
 
 test('talkd counts and drops malformed datagrams of any content and keeps answering (property)', async () => {
   const d = await startDaemon({});
-  const s = await client();
+  const s = await udpClient();
   let replies = 0;
   s.on('message', () => replies++);
   try {

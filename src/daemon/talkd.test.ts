@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
 import { closeSync, readSync, statSync, chmodSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import {
   decodeNtalkCtlResponse,
   decodeOtalkCtlResponse,
@@ -21,41 +19,16 @@ import { createLogger } from '../observability/logger.js';
 import { NodeDatagramEndpoint } from '../native/node-datagram-endpoint.js';
 import { openPty } from '../native/pty.js';
 import { TalkdService } from './talkd.js';
+import { collectingSink } from './testing/log-sink.js';
+import { exchange, udpClient } from './testing/udp-client.js';
 import { lookUpUser } from './utmp.js';
 import { encodeUtmpRecord } from './utmp-record.js';
 import { USER_PROCESS } from './user-lookup.js';
 import { writeToTty } from './tty-writer.js';
 
-function client(): Promise<Socket> {
-  const s = createSocket('udp4');
-  return new Promise((r) => s.bind(0, '127.0.0.1', () => r(s)));
-}
-
-/** Sends `bytes` and resolves to the next datagram (or undefined after `ms`). */
-function exchange(s: Socket, bytes: Uint8Array, port: number, ms = 2000): Promise<Buffer | undefined> {
-  return new Promise((resolve) => {
-    const t = setTimeout(() => {
-      s.off('message', on);
-      resolve(undefined);
-    }, ms);
-    const on = (m: Buffer): void => {
-      clearTimeout(t);
-      s.off('message', on);
-      resolve(m);
-    };
-    s.on('message', on);
-    s.send(bytes, port, '127.0.0.1');
-  });
-}
-
 async function startDaemon(utmpPath: string): Promise<{ service: TalkdService; ntalk: number; otalk: number; logs: string[] }> {
   const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      logs.push(chunk.toString());
-      cb();
-    },
-  });
+  const sink = collectingSink(logs);
   const service = new TalkdService({
     clock: systemClock,
     logger: createLogger({ name: 'talkd-test', format: 'json', level: 'debug', destination: sink }),
@@ -83,8 +56,8 @@ test('talkd service answers the classic rendezvous over loopback, to the packet 
   const utmp = join(dir, 'utmp');
   await writeFile(utmp, encodeUtmpRecord({ type: USER_PROCESS, pid: process.pid, line, user: 'bob', host: '', loginTime: 1 }));
   const d = await startDaemon(utmp);
-  const s = await client();
-  const other = await client();
+  const s = await udpClient();
+  const other = await udpClient();
   try {
     const me = sockAddr('127.0.0.1', s.address().port);
     const base: NtalkCtlMsg = {
@@ -142,7 +115,7 @@ test('talkd service answers the classic rendezvous over loopback, to the packet 
 
 test('talkd service answers otalk requests in the byte order they were sent in', async () => {
   const d = await startDaemon('/nonexistent/utmp');
-  const s = await client();
+  const s = await udpClient();
   try {
     for (const byteOrder of ['big', 'little'] as const) {
       const m: OtalkCtlMsg = {

@@ -43,7 +43,23 @@ export interface NftElement {
   readonly comment?: string;
 }
 
-export class NftRunner {
+/**
+ * What callers need from nftables, by either way of driving it: {@link NftRunner} (`nft -j` per
+ * batch, exec) or NftLibraryRunner (libnftables in process, lib; nft-library-runner.ts). Failures
+ * are data (NftResult), never exceptions.
+ */
+export interface NftBackend {
+  readonly kind: 'lib' | 'exec';
+  /** Applies one batch atomically (a failing command applies nothing of the batch). */
+  apply(batch: NftBatch): Promise<NftResult>;
+  /** `list table` as JSON text, or a failure. */
+  listTable(family: NftFamily, table: string): Promise<NftResult>;
+  /** A set's or map's elements (with `expires` and `comment`), or a failure. */
+  listElements(family: NftFamily, table: string, name: string, kind?: 'set' | 'map'): Promise<NftElement[] | NftResult>;
+}
+
+export class NftRunner implements NftBackend {
+  readonly kind = 'exec' as const;
   readonly #command: readonly string[];
   readonly #timeoutMs: number;
 
@@ -89,19 +105,23 @@ export class NftRunner {
 
   /** Lists a set or map's elements (with `expires` and `comment`). */
   async listElements(family: NftFamily, table: string, name: string, kind: 'set' | 'map' = 'set'): Promise<NftElement[] | NftResult> {
-    const r = await this.run(['-j', 'list', kind, family, table, name]);
-    if (!r.ok) return r;
-    try {
-      return parseNftElements(r.stdout);
-    } catch (err: unknown) {
-      // Empty or cut output (the table replaced under us): a failure, not an exception.
-      return { ok: false, failure: 'other', message: `unparsable nft output: ${(err as Error).message}` };
-    }
+    return elementsOf(await this.run(['-j', 'list', kind, family, table, name]));
   }
 
   /** `nft -j list table` (raw JSON text) or a failure. */
   listTable(family: NftFamily, table: string): Promise<NftResult> {
     return this.run(['-j', 'list', 'table', family, table]);
+  }
+}
+
+/** The elements of a successful `list set|map` result; unparsable output is a failure, not an exception. */
+export function elementsOf(r: NftResult): NftElement[] | NftResult {
+  if (!r.ok) return r;
+  try {
+    return parseNftElements(r.stdout);
+  } catch (err: unknown) {
+    // Empty or cut output (the table replaced under us): a failure, not an exception.
+    return { ok: false, failure: 'other', message: `unparsable nft output: ${(err as Error).message}` };
   }
 }
 

@@ -1,30 +1,28 @@
 /**
  * DatagramEndpoint over an existing IPv4 UDP socket file descriptor (inetd's fd 0, systemd's
- * fds 3..), through libc. Receiving: poll() on a worker thread waits for the socket or a wake-up
- * eventfd; the main thread then drains with recvfrom(MSG_DONTWAIT), at most DRAIN_BATCH
+ * fds 3..), through libc. Receiving (wake-poll.ts): poll() on a worker thread waits for the socket
+ * or a wake-up eventfd; the main thread then drains with recvfrom(MSG_DONTWAIT), at most DRAIN_BATCH
  * datagrams per wake-up. close() signals the eventfd, so it never hangs on a blocked poll.
  */
 import { TalkError } from '../shared/talk-error.js';
 import type { DatagramEndpoint, DatagramListener, DatagramPeer } from './datagram-endpoint.js';
+import { libc, type Libc } from './libc.js';
 import {
   AF_INET,
   decodeSockaddrIn,
-  EAGAIN,
   EFD_CLOEXEC,
   EFD_NONBLOCK,
-  EINTR,
-  encodeSockaddrIn,
-  libc,
+  Errno,
   MSG_DONTWAIT,
   POLLFD_SIZE,
-  POLLIN,
   SO_DOMAIN,
   SO_TYPE,
   SOCK_DGRAM,
   SOCKADDR_IN_SIZE,
   SOL_SOCKET,
-  type Libc,
-} from './libc.js';
+  sockaddrIn,
+} from './socket-abi.js';
+import { WakePoll } from './wake-poll.js';
 
 /** Datagrams read per wake-up before yielding to the event loop. */
 const DRAIN_BATCH = 64;
@@ -58,8 +56,8 @@ export function socketLocalAddress(fd: number): DatagramPeer {
   const len = Buffer.alloc(4);
   len.writeUInt32LE(SOCKADDR_IN_SIZE);
   if (c.getsockname(fd, addr, len) !== 0) throw new NativeSocketError('getsockname', c.errno());
-  const peer = decodeSockaddrIn(addr);
-  if (peer === undefined) throw new NativeSocketError('getsockname (not AF_INET)', 0);
+  const peer = decodeSockaddrIn(addr, 0);
+  if (peer === null) throw new NativeSocketError('getsockname (not AF_INET)', 0);
   return peer;
 }
 
@@ -68,7 +66,7 @@ export function bindUdpSocketFd(address: string, port: number): number {
   const c = libc();
   const fd = c.socket(AF_INET, SOCK_DGRAM, 0);
   if (fd < 0) throw new NativeSocketError('socket', c.errno());
-  const sa = encodeSockaddrIn(address, port);
+  const sa = sockaddrIn({ address, port });
   if (c.bind(fd, sa, sa.length) !== 0) {
     const e = c.errno();
     c.close(fd);
@@ -80,17 +78,12 @@ export function bindUdpSocketFd(address: string, port: number): number {
 export class FdDatagramEndpoint implements DatagramEndpoint {
   readonly #c: Libc;
   readonly #fd: number;
-  readonly #wakeFd: number;
-  readonly #pollFds = Buffer.alloc(2 * POLLFD_SIZE);
+  readonly #poller: WakePoll;
   readonly #recvBuf = Buffer.alloc(RECV_BUFFER_SIZE);
   readonly #fromBuf = Buffer.alloc(SOCKADDR_IN_SIZE);
   readonly #fromLen = Buffer.alloc(4);
   #listener: DatagramListener | undefined;
   #errorListener: (err: Error) => void = () => undefined;
-  #closing = false;
-  #polling = false;
-  #closed: Promise<void> | undefined;
-  #resolveClosed: () => void = () => undefined;
 
   /** Adopts `fd` (which the endpoint then owns and closes). */
   constructor(fd: number) {
@@ -98,17 +91,14 @@ export class FdDatagramEndpoint implements DatagramEndpoint {
     this.#fd = fd;
     const wake = this.#c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake < 0) throw new NativeSocketError('eventfd', this.#c.errno());
-    this.#wakeFd = wake;
-    this.#pollFds.writeInt32LE(fd, 0);
-    this.#pollFds.writeInt16LE(POLLIN, 4);
-    this.#pollFds.writeInt32LE(wake, 8);
-    this.#pollFds.writeInt16LE(POLLIN, 12);
+    const pollFds = Buffer.alloc(2 * POLLFD_SIZE);
+    this.#poller = new WakePoll(this.#c, fd, wake, { ptr: pollFds, bytes: pollFds });
   }
 
   send(bytes: Uint8Array, port: number, address: string): void {
-    if (this.#closing) return;
+    if (this.#poller.closed) return;
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const sa = encodeSockaddrIn(address, port);
+    const sa = sockaddrIn({ address, port });
     if (this.#c.sendto(this.#fd, buf, buf.length, MSG_DONTWAIT, sa, sa.length) < 0) {
       this.#errorListener(new NativeSocketError('sendto', this.#c.errno()));
     }
@@ -128,45 +118,16 @@ export class FdDatagramEndpoint implements DatagramEndpoint {
   }
 
   close(): Promise<void> {
-    if (this.#closed !== undefined) return this.#closed;
-    this.#closing = true;
-    this.#closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
-    if (this.#polling) {
-      const one = Buffer.alloc(8);
-      one.writeBigUInt64LE(1n);
-      this.#c.write(this.#wakeFd, one, 8);
-    } else {
-      this.#release();
-    }
-    return this.#closed;
-  }
-
-  #release(): void {
-    this.#c.close(this.#fd);
-    this.#c.close(this.#wakeFd);
-    this.#resolveClosed();
+    return this.#poller.close();
   }
 
   #poll(): void {
-    if (this.#polling) return;
-    if (this.#closing) {
-      this.#release();
-      return;
-    }
-    this.#polling = true;
-    this.#c.pollAsync(this.#pollFds, 2, -1, (err, result) => {
-      this.#polling = false;
-      if (this.#closing) {
-        this.#release();
-        return;
-      }
+    this.#poller.arm(-1, (err, result) => {
       if (err !== null && err !== undefined) {
         this.#errorListener(err instanceof Error ? err : new Error(String(err)));
       } else if (result < 0) {
         const e = this.#c.errno();
-        if (e !== EINTR) this.#errorListener(new NativeSocketError('poll', e));
+        if (e !== Errno.EINTR) this.#errorListener(new NativeSocketError('poll', e));
       } else {
         this.#drain();
       }
@@ -176,16 +137,16 @@ export class FdDatagramEndpoint implements DatagramEndpoint {
   }
 
   #drain(): void {
-    for (let i = 0; i < DRAIN_BATCH && !this.#closing; i++) {
+    for (let i = 0; i < DRAIN_BATCH && !this.#poller.closed; i++) {
       this.#fromLen.writeUInt32LE(SOCKADDR_IN_SIZE);
       const n = this.#c.recvfrom(this.#fd, this.#recvBuf, this.#recvBuf.length, MSG_DONTWAIT, this.#fromBuf, this.#fromLen);
       if (n < 0) {
         const e = this.#c.errno();
-        if (e !== EAGAIN && e !== EINTR) this.#errorListener(new NativeSocketError('recvfrom', e));
+        if (e !== Errno.EAGAIN && e !== Errno.EINTR) this.#errorListener(new NativeSocketError('recvfrom', e));
         return;
       }
-      const peer = decodeSockaddrIn(this.#fromBuf);
-      if (peer === undefined) continue;
+      const peer = decodeSockaddrIn(this.#fromBuf, 0);
+      if (peer === null) continue;
       const bytes = Uint8Array.prototype.slice.call(this.#recvBuf, 0, n);
       this.#listener?.(bytes, peer);
     }

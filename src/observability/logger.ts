@@ -3,7 +3,7 @@
  * journald and most syslog daemons understand on stderr). Callers put peer-supplied text through
  * sanitizeText() before logging; the syslog formatter also neutralises every non-printable byte.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, fstatSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { sanitizeText } from '../shared/sanitize.js';
@@ -15,8 +15,41 @@ export interface LoggerOptions {
   readonly name: string;
   readonly format: LogFormat;
   readonly level?: string;
-  /** Where lines go; defaults to process.stderr. */
+  /** Where lines go; defaults to stderr (see {@link stderrDestination}). */
   readonly destination?: NodeJS.WritableStream;
+  /**
+   * Default destination only: write stderr synchronously (one write(2) per line, as before).
+   * Off by default: a gateway writes several lines per call while forwarding control messages.
+   */
+  readonly sync?: boolean;
+}
+
+/** Bytes buffered by the asynchronous stderr destination before lines are dropped (bounded). */
+const STDERR_MAX_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * stderr as a log destination. A pipe, file or terminal gets an asynchronous pino destination
+ * (SonicBoom): a line is appended to a buffer and written by the libuv thread pool, so logging
+ * never puts a write(2) (which blocks while a pipe reader lags) on the path of a forwarded
+ * message. The buffer is bounded (lines beyond it are dropped, logging never grows memory without
+ * bound) and flushed synchronously on process exit; a kill -9 may lose the last lines, which is
+ * acceptable for operational logs (the audit log, not this, is the durable record). Anything
+ * else (a socket: stderr under inetd) keeps process.stderr.
+ */
+function stderrDestination(sync: boolean): NodeJS.WritableStream {
+  if (sync) return process.stderr;
+  let kind: 'async' | 'plain' = 'plain';
+  try {
+    const st = fstatSync(2);
+    if (st.isFIFO() || st.isFile() || st.isCharacterDevice()) kind = 'async';
+  } catch {
+    // no fd 2: process.stderr copes
+  }
+  if (kind === 'plain') return process.stderr;
+  const dest = pino.destination({ dest: 2, sync: false, minLength: 0, maxLength: STDERR_MAX_BUFFER_BYTES });
+  // Logging must never take the process down (EAGAIN is retried by SonicBoom itself).
+  dest.on('error', () => undefined);
+  return dest as unknown as NodeJS.WritableStream;
 }
 
 /** RFC 5424 facility `daemon` (3). */
@@ -72,7 +105,7 @@ class SyslogStream extends Writable {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const out = options.destination ?? process.stderr;
+  const out = options.destination ?? stderrDestination(options.sync ?? false);
   const stream = options.format === 'syslog' ? new SyslogStream(out) : out;
   return pino({ name: options.name, level: options.level ?? 'info', base: { pid: process.pid } }, stream);
 }

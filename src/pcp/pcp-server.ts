@@ -7,10 +7,10 @@ import { createSocket, type Socket } from 'node:dgram';
 import type { Clock } from '../shared/clock.js';
 import { renderCloseHole, renderOpenHole, type HoleSpec } from '../firewall/nft-hole.js';
 import { nftExistingNames, renderRemoveTable, renderReplaceTable, type NftBatch, type NftCommand, type NftTableSpec } from '../firewall/nft-ruleset.js';
-import type { NftRunner } from '../firewall/nft-runner.js';
+import type { NftBackend } from '../firewall/nft-runner.js';
 
-/** What the server needs from nftables: NftRunner (`nft -j` per batch) or NftLibrary (in process). */
-export type NftPort = Pick<NftRunner, 'apply' | 'listTable'>;
+/** What the server needs from nftables: NftRunner (`nft -j` per batch) or NftLibraryRunner (in process). */
+export type NftPort = Pick<NftBackend, 'apply' | 'listTable'>;
 import { MiddleboxCore, type FirewallOp, type MiddleboxConfig } from './middlebox-core.js';
 import { NATPMP_VERSION, PCP_ANNOUNCE_GROUP4, PCP_CLIENT_PORT, PCP_MAX_MESSAGE } from './pcp-constants.js';
 

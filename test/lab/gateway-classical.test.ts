@@ -19,7 +19,7 @@ import { TalkdControl } from './talkd-control.js';
 import { talkgateArgv, NETKIT_TALK } from './peers.js';
 import { sleep, waitUntil } from './proc.js';
 import { udpProbe } from './udp-probe.js';
-import { readPcap, IPPROTO_TCP, type IpPacket } from './pcap-reader.js';
+import { readPcap, ipPackets, IPPROTO_TCP, type PcapIp } from './pcap-reader.js';
 import type { Capture, Lab, LabProcess } from './lab.js';
 import type { Terminal } from './terminal.js';
 import {
@@ -312,8 +312,8 @@ describe('talkgate gateway (classical) between real talk peers, forward policy d
         await bob.waitForOutput(/esc-test-done/, mb, 5_000);
       },
     });
-    const inside = readPcap(await inCap.stop()).filter((p) => p.proto === IPPROTO_TCP && p.src === IN_ADDR);
-    const outside = readPcap(await outCap.stop()).filter((p) => p.proto === IPPROTO_TCP && p.src === FW_OUT_ADDR);
+    const inside = ipPackets(readPcap(await inCap.stop())).filter((p) => p.protocol === IPPROTO_TCP && p.src === IN_ADDR);
+    const outside = ipPackets(readPcap(await outCap.stop())).filter((p) => p.protocol === IPPROTO_TCP && p.src === FW_OUT_ADDR);
     assert.ok(inside.some((p) => p.payload.includes(0x1b)), 'alice\'s client sent the ESC bytes (else the test proves nothing)');
     const leaked = outside.filter((p) => p.payload.includes(0x1b));
     assert.equal(leaked.length, 0, `ESC left the gateway: ${leaked.map((p) => p.payload.toString('hex')).join(' ')}`);
@@ -409,13 +409,13 @@ describe('talkgate gateway (classical) between real talk peers, forward policy d
   });
 
   test('the capture on the outside interface holds no inside address anywhere', async () => {
-    const packets: IpPacket[] = readPcap(await outsideCap.stop());
+    const packets: PcapIp[] = ipPackets(readPcap(await outsideCap.stop()));
     assert.ok(packets.length > 100, `captured ${packets.length} packets`);
     const bad = packets.filter((p) => p.src.startsWith('10.1.0.') || p.dst.startsWith('10.1.0.') || p.payload.includes(INSIDE_PREFIX));
-    assert.equal(bad.length, 0, `inside address seen outside: ${bad.slice(0, 5).map((p) => `${p.src}:${p.srcPort}>${p.dst}:${p.dstPort} ${p.payload.toString('hex')}`).join('\n')}`);
-    const fromOut2 = packets.filter((p) => p.src === OUT2_ADDR && p.dstPort === NTALK_PORT).length;
+    assert.equal(bad.length, 0, `inside address seen outside: ${bad.slice(0, 5).map((p) => `${p.src}:${p.sport ?? ''}>${p.dst}:${p.dport ?? ''} ${p.payload.toString('hex')}`).join('\n')}`);
+    const fromOut2 = packets.filter((p) => p.src === OUT2_ADDR && p.dport === NTALK_PORT).length;
     process.stderr.write(`outside capture: ${packets.length} IPv4 packets, ${fromOut2} control datagrams from out2\n`);
-    const talkUdp = packets.filter((p) => p.srcPort === NTALK_PORT || p.dstPort === NTALK_PORT);
+    const talkUdp = packets.filter((p) => p.sport === NTALK_PORT || p.dport === NTALK_PORT);
     assert.ok(talkUdp.length > 10, 'control traffic was captured');
   });
 });

@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labSkip } from './prereq.js';
 import { threeHosts, FW_IN_ADDR, FW_OUT_ADDR, IN_ADDR, OUT_ADDR, OUT2_ADDR } from './topologies.js';
-import { RESPOND_RE, checkHalves } from './talk-call.js';
+import { RESPOND_RE, exchangeTaggedLines, respondWithOf } from './talk-call.js';
 import { TalkdControl } from './talkd-control.js';
 import { NETKIT_TALK, talkgateArgv } from './peers.js';
 import { sleep, waitUntil } from './proc.js';
@@ -162,7 +162,7 @@ describe('pinhole gateway: talk-aware NAT with one nftables hole per call', { sk
     const bMark = bob.mark();
     await alice.type(`${NETKIT_TALK} bob@${FW_IN_ADDR}`);
     const announced = await bob.waitForOutput(RESPOND_RE, bMark, T);
-    const respondWith = ([...announced.matchAll(new RegExp(RESPOND_RE.source, 'g'))].pop()?.[1] ?? '').replace(/\.$/, '');
+    const respondWith = respondWithOf(announced);
     try {
       // During ringing: one hole, for bob only, every element labelled with the call id.
       const els = await waitHoles((e) => e.length === 4, 'the call hole');
@@ -196,14 +196,7 @@ describe('pinhole gateway: talk-aware NAT with one nftables hole per call', { sk
       // A second connection through the used hole fails.
       assert.equal(await tcpConnects('out', FW_OUT_ADDR, port), false, 'a second connection used the hole');
 
-      const tag = Date.now().toString(36);
-      await alice.type(`alice-line ${tag}`);
-      await bob.type(`bob-line ${tag}`);
-      await bob.waitFor(new RegExp(`alice-line ${tag}`), T);
-      await alice.waitFor(new RegExp(`bob-line ${tag}`), T);
-      await sleep(150);
-      checkHalves(await alice.screen(), `alice-line ${tag}`, `bob-line ${tag}`, 'alice');
-      checkHalves(await bob.screen(), `bob-line ${tag}`, `alice-line ${tag}`, 'bob');
+      await exchangeTaggedLines(alice, bob, T);
       await hangUp(alice, bob);
       // The gateway notices the end of the flow and ends the call.
       await waitUntil('call ended in the gateway log', () => gwLines().some((l) => l.includes('"call ended"') && l.includes(`"${callId}"`)), 8_000, 100).catch(() => {
@@ -222,7 +215,7 @@ describe('pinhole gateway: talk-aware NAT with one nftables hole per call', { sk
     const aMark = alice.mark();
     await bob.type(`${NETKIT_TALK} alice@${FW_OUT_ADDR}`);
     const announced = await alice.waitForOutput(RESPOND_RE, aMark, T);
-    const respondWith = ([...announced.matchAll(new RegExp(RESPOND_RE.source, 'g'))].pop()?.[1] ?? '').replace(/\.$/, '');
+    const respondWith = respondWithOf(announced);
     try {
       const els = await waitHoles((e) => e.length === 2, 'the outbound hole');
       assert.deepEqual(els.map((e) => e.set).sort(), ['callmark4', 'pinout4']);
@@ -251,7 +244,7 @@ describe('pinhole gateway: talk-aware NAT with one nftables hole per call', { sk
     const bMark = bob.mark();
     await alice.type(`${NETKIT_TALK} bob@${OUT_ADDR}`);
     const announced = await bob.waitForOutput(RESPOND_RE, bMark, T);
-    const respondWith = ([...announced.matchAll(new RegExp(RESPOND_RE.source, 'g'))].pop()?.[1] ?? '').replace(/\.$/, '');
+    const respondWith = respondWithOf(announced);
     try {
       const els = await waitHoles((e) => e.length === 4, 'the call hole');
       const pin = els.find((e) => e.set === 'pin4');
@@ -344,7 +337,7 @@ describe('pinhole gateway: talk-aware NAT with one nftables hole per call', { sk
     const bMark = bob.mark();
     await alice.type(`${NETKIT_TALK} bob@${FW_IN_ADDR}`);
     const announced = await bob.waitForOutput(RESPOND_RE, bMark, T);
-    const respondWith = ([...announced.matchAll(new RegExp(RESPOND_RE.source, 'g'))].pop()?.[1] ?? '').replace(/\.$/, '');
+    const respondWith = respondWithOf(announced);
     try {
       const els = await waitUntil('the call hole in the administrator\'s table', async () => {
         const e = await holes('tgn_admin');

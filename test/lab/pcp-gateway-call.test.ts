@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labSkip } from './prereq.js';
 import { Lab, type LabProcess } from './lab.js';
-import { RESPOND_RE, checkHalves } from './talk-call.js';
+import { RESPOND_RE, exchangeTaggedLines, respondWithOf } from './talk-call.js';
 import { TalkdControl } from './talkd-control.js';
 import { NETKIT_TALK, talkgateArgv } from './peers.js';
 import { sleep, waitUntil } from './proc.js';
@@ -139,7 +139,7 @@ describe('gateway over PCP: the call\u2019s hole opened on a remote talkgate mid
       const announced = await bob.waitForOutput(RESPOND_RE, bMark, T).catch((e: unknown) => {
         throw new Error(`${(e as Error).message}\n${logs()}`);
       });
-      respondWith = ([...announced.matchAll(new RegExp(RESPOND_RE.source, 'g'))].pop()?.[1] ?? '').replace(/\.$/, '');
+      respondWith = respondWithOf(announced);
       // The hole: bob . alice . tcp . port in open4, DNATed from the middlebox's outside address.
       const open4 = await elements('open4');
       const m = new RegExp(`${OUT.replace(/\./g, '\\.')} \\. ${IN.replace(/\./g, '\\.')} \\. tcp \\. (\\d+)`).exec(open4);
@@ -153,14 +153,7 @@ describe('gateway over PCP: the call\u2019s hole opened on a remote talkgate mid
       await alice.waitFor(/Connection established/, T);
       // The conversation crosses the middlebox, not the gateway.
       assert.equal((await lab.exec('gw', ['ss', '-H', '-tan'])).stdout.trim(), '', 'TCP sockets in the gateway host');
-      const tag = Date.now().toString(36);
-      await alice.type(`alice-line ${tag}`);
-      await bob.type(`bob-line ${tag}`);
-      await bob.waitFor(new RegExp(`alice-line ${tag}`), T);
-      await alice.waitFor(new RegExp(`bob-line ${tag}`), T);
-      await sleep(150);
-      checkHalves(await alice.screen(), `alice-line ${tag}`, `bob-line ${tag}`, 'alice');
-      checkHalves(await bob.screen(), `bob-line ${tag}`, `alice-line ${tag}`, 'bob');
+      await exchangeTaggedLines(alice, bob, T);
       await hangUp(alice, bob);
       // Gateway exit deletes its holes on the middlebox (PCP delete with the nonce).
       await gw?.kill();

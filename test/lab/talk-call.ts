@@ -43,6 +43,14 @@ export interface CallResult {
 /** The "respond with:  talk USER@HOST" line of an announcement. */
 export const RESPOND_RE = /respond with: +talk +(\S+)/;
 
+/** The USER@HOST of the last "respond with:" line on `screen`; throws when there is none. */
+export function respondWithOf(screen: string): string {
+  const m = [...screen.matchAll(new RegExp(RESPOND_RE.source, 'g'))].pop();
+  const respondWith = (m?.[1] ?? '').replace(/\.$/, '');
+  if (!respondWith) throw new Error(`no respond-with line in:\n${screen}`);
+  return respondWith;
+}
+
 export async function talkCall(o: CallOptions): Promise<CallResult> {
   const timeout = o.timeoutMs ?? 15_000;
   const { caller, callee } = o;
@@ -60,9 +68,7 @@ export async function talkCall(o: CallOptions): Promise<CallResult> {
     await caller.type(`${clientBinary(o.callerClient ?? 'netkit')} ${o.target}`);
     const announced = await callee.waitFor(RESPOND_RE, timeout);
     const t1 = Date.now();
-    const m = [...announced.matchAll(new RegExp(RESPOND_RE.source, 'g'))].pop();
-    const respondWith = (m?.[1] ?? '').replace(/\.$/, '');
-    if (!respondWith) throw new Error(`no respond-with line in:\n${announced}`);
+    const respondWith = respondWithOf(announced);
     if (o.answerDelayMs) await sleep(o.answerDelayMs);
     if (o.beforeAnswer) await o.beforeAnswer();
     const t2 = Date.now();
@@ -108,6 +114,21 @@ export async function talkCall(o: CallOptions): Promise<CallResult> {
  * The talk screen is split by a horizontal rule (ACS 'q' runs for netkit, 'm----j' for inetutils,
  * or U+2500): `own` must be above it and `peer` below, neither in the wrong half.
  */
+/**
+ * In an established call, alice and bob each type one line tagged with the time; each waits for the
+ * other's line, then each screen must show its own line above the rule and the peer's below.
+ */
+export async function exchangeTaggedLines(alice: Terminal, bob: Terminal, timeoutMs: number): Promise<void> {
+  const tag = Date.now().toString(36);
+  await alice.type(`alice-line ${tag}`);
+  await bob.type(`bob-line ${tag}`);
+  await bob.waitFor(new RegExp(`alice-line ${tag}`), timeoutMs);
+  await alice.waitFor(new RegExp(`bob-line ${tag}`), timeoutMs);
+  await sleep(150);
+  checkHalves(await alice.screen(), `alice-line ${tag}`, `bob-line ${tag}`, 'alice');
+  checkHalves(await bob.screen(), `bob-line ${tag}`, `alice-line ${tag}`, 'bob');
+}
+
 export function checkHalves(screen: string, own: string, peer: string, who: string): void {
   const lines = screen.split('\n');
   const sep = lines.findIndex((l) => l.length >= 40 && l.replace(/[─mljkq-]/g, '') === '');

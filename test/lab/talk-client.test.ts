@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labSkip } from './prereq.js';
 import { threeHosts, IN_ADDR, OUT_ADDR } from './topologies.js';
-import { checkHalves, RESPOND_RE } from './talk-call.js';
+import { checkHalves, respondWithOf, RESPOND_RE } from './talk-call.js';
 import { TalkdControl } from './talkd-control.js';
 import { INETUTILS_TALK, NETKIT_TALK, talkgateArgv } from './peers.js';
 import { sleep } from './proc.js';
@@ -42,16 +42,8 @@ describe('talkgate talk against real peers', { skip, timeout: 300_000 }, () => {
     const tag = Math.floor(Math.random() * 1e6).toString(36);
     const a = lines?.a ?? `from-alice-${tag} hello`;
     const b = lines?.b ?? `from-bob-${tag} hi there`;
-    await alice.clear();
-    await bob.clear();
     try {
-      await alice.type(`${callerCmd} bob@${OUT_ADDR}`);
-      const announced = await bob.waitFor(RESPOND_RE, T);
-      const respondWith = ([...announced.matchAll(new RegExp(RESPOND_RE.source, 'g'))].pop()?.[1] ?? '').replace(/\.$/, '');
-      assert.ok(respondWith, `no respond-with line:\n${announced}`);
-      await bob.type(`${calleeCmd} ${respondWith}`);
-      await bob.waitFor(/Connection established/, T);
-      await alice.waitFor(/Connection established/, T);
+      await connect(callerCmd, calleeCmd);
       await alice.type(a);
       await bob.type(b);
       await bob.waitFor(new RegExp(escapeRe(a)), T);
@@ -67,6 +59,19 @@ describe('talkgate talk against real peers', { skip, timeout: 300_000 }, () => {
     } finally {
       await hangUp();
     }
+  }
+
+  /**
+   * Clears both screens, alice runs `callerCmd bob@out`, bob answers with the command his daemon
+   * announced; resolves when alice (and, unless `calleeEstablished` is false, bob) is connected.
+   */
+  async function connect(callerCmd: string, calleeCmd: string, calleeEstablished = true): Promise<void> {
+    await alice.clear();
+    await bob.clear();
+    await alice.type(`${callerCmd} bob@${OUT_ADDR}`);
+    await bob.type(`${calleeCmd} ${respondWithOf(await bob.waitFor(RESPOND_RE, T))}`);
+    await alice.waitFor(/Connection established/, T);
+    if (calleeEstablished) await bob.waitFor(/Connection established/, T);
   }
 
   async function hangUp(): Promise<void> {
@@ -109,16 +114,9 @@ describe('talkgate talk against real peers', { skip, timeout: 300_000 }, () => {
   });
 
   test('a peer sending ESC ] 0;pwned BEL, ESC [2J and a C1 CSI gets them shown visibly, never emitted', async () => {
-    await alice.clear();
-    await bob.clear();
     try {
-      await alice.type(`${TALKGATE} bob@${OUT_ADDR}`);
-      const announced = await bob.waitFor(RESPOND_RE, T);
-      const respondWith = ([...announced.matchAll(new RegExp(RESPOND_RE.source, 'g'))].pop()?.[1] ?? '').replace(/\.$/, '');
       // The peer is a talkgate client, which sends typed bytes raw (netkit's curses eats a typed ESC).
-      await bob.type(`${TALKGATE} ${respondWith}`);
-      await alice.waitFor(/Connection established/, T);
-      await bob.waitFor(/Connection established/, T);
+      await connect(TALKGATE, TALKGATE);
       const mark = alice.mark();
       // ESC ] 0 ; pwned BEL, ESC [ 2 J, C1 CSI (0x9b, invalid UTF-8 → Latin-1 fallback), "31m", LF
       await bob.tmux('send-keys', '-t', 'bob', '-H', ...hex('\x1b]0;pwned\x07 \x1b[2J \x9b31mevil\n'));
@@ -136,14 +134,8 @@ describe('talkgate talk against real peers', { skip, timeout: 300_000 }, () => {
   });
 
   test('terminal resize during a call keeps both halves right', async () => {
-    await alice.clear();
-    await bob.clear();
     try {
-      await alice.type(`${TALKGATE} bob@${OUT_ADDR}`);
-      const announced = await bob.waitFor(RESPOND_RE, T);
-      const respondWith = ([...announced.matchAll(new RegExp(RESPOND_RE.source, 'g'))].pop()?.[1] ?? '').replace(/\.$/, '');
-      await bob.type(`${NETKIT_TALK} ${respondWith}`);
-      await alice.waitFor(/Connection established/, T);
+      await connect(TALKGATE, NETKIT_TALK, false);
       await alice.type('alice before resize');
       await bob.type('bob before resize');
       await alice.waitFor(/bob before resize/, T);
@@ -210,15 +202,8 @@ describe('talkgate talk against real peers', { skip, timeout: 300_000 }, () => {
   }
 
   test('^L redraws a garbled screen; ^C ends the call and restores the terminal; the peer hang-up restores the other side', async () => {
-    await alice.clear();
-    await bob.clear();
     try {
-      await alice.type(`${TALKGATE} bob@${OUT_ADDR}`);
-      const announced = await bob.waitFor(RESPOND_RE, T);
-      const respondWith = ([...announced.matchAll(new RegExp(RESPOND_RE.source, 'g'))].pop()?.[1] ?? '').replace(/\.$/, '');
-      await bob.type(`${TALKGATE} ${respondWith}`);
-      await alice.waitFor(/Connection established/, T);
-      await bob.waitFor(/Connection established/, T);
+      await connect(TALKGATE, TALKGATE);
       await alice.type('alice line one');
       await bob.type('bob line one');
       await alice.waitFor(/bob line one/, T);

@@ -1,77 +1,11 @@
 /**
- * A minimal reader for the classic pcap files tcpdump -w writes (magic a1b2c3d4 either byte order,
- * microsecond or nanosecond), enough to check captured frames for forbidden addresses: in IPv4
- * headers and anywhere in the bytes (payloads), binary or as dotted text.
+ * Checks captured frames (pcap-reader.ts) for forbidden addresses: in IPv4 headers and anywhere in
+ * the bytes (payloads), binary or as dotted text.
  */
-import { readFileSync } from 'node:fs';
+import { IPPROTO_UDP, type PcapFrame } from './pcap-reader.js';
 
-/** Global header 24 bytes, record header 16 bytes (pcap-savefile(5)). */
-const GLOBAL_HEADER = 24;
-const RECORD_HEADER = 16;
-const LINKTYPE_ETHERNET = 1;
-const ETHERTYPE_IPV4 = 0x0800;
-/** Bound on records read from one file. */
-const MAX_RECORDS = 200_000;
-
-export interface PcapFrame {
-  readonly index: number;
-  /** Capture time, ms since the epoch (sub-ms precision). */
-  readonly ms: number;
-  readonly bytes: Buffer;
-  /** IPv4 source/destination when the frame is Ethernet + IPv4. */
-  readonly ip?: PcapIp;
-}
-
-export function readPcap(path: string): PcapFrame[] {
-  const buf = readFileSync(path);
-  if (buf.length < GLOBAL_HEADER) throw new Error(`${path}: ${buf.length} bytes, no pcap header`);
-  const magic = buf.readUInt32LE(0);
-  let le: boolean;
-  if (magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) le = true;
-  else if (magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1) le = false;
-  else throw new Error(`${path}: not a classic pcap file (magic ${magic.toString(16)})`);
-  const u32 = (o: number): number => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  const linktype = u32(20) & 0x0fffffff;
-  const nano = magic === 0xa1b23c4d || magic === 0x4d3cb2a1;
-  const frames: PcapFrame[] = [];
-  let off = GLOBAL_HEADER;
-  while (off + RECORD_HEADER <= buf.length && frames.length < MAX_RECORDS) {
-    const incl = u32(off + 8);
-    const start = off + RECORD_HEADER;
-    if (start + incl > buf.length) break; // truncated last record (capture stopped mid-write)
-    const bytes = buf.subarray(start, start + incl);
-    const ms = u32(off) * 1000 + u32(off + 4) / (nano ? 1e6 : 1e3);
-    frames.push({ index: frames.length, ms, bytes, ...(linktype === LINKTYPE_ETHERNET ? ipv4Of(bytes) : {}) });
-    off = start + incl;
-  }
-  return frames;
-}
-
-const ETH_HEADER = 14;
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
-
-function ipv4Of(frame: Buffer): { ip?: PcapIp } {
-  if (frame.length < ETH_HEADER + 20 || frame.readUInt16BE(12) !== ETHERTYPE_IPV4) return {};
-  const ip = frame.subarray(ETH_HEADER);
-  const dotted = (o: number): string => `${ip[o]}.${ip[o + 1]}.${ip[o + 2]}.${ip[o + 3]}`;
-  const ihl = ((ip[0] ?? 0) & 0x0f) * 4;
-  const protocol = ip[9] ?? 0;
-  const l4 = ip.subarray(ihl);
-  const ports = (protocol === IPPROTO_UDP || protocol === IPPROTO_TCP) && l4.length >= 4 ? { sport: l4.readUInt16BE(0), dport: l4.readUInt16BE(2) } : {};
-  const headerLen = protocol === IPPROTO_UDP ? 8 : protocol === IPPROTO_TCP && l4.length >= 13 ? ((l4[12] ?? 0) >> 4) * 4 : 0;
-  return { ip: { src: dotted(12), dst: dotted(16), protocol, ...ports, payload: l4.subarray(Math.min(headerLen, l4.length)) } };
-}
-
-export interface PcapIp {
-  readonly src: string;
-  readonly dst: string;
-  readonly protocol: number;
-  readonly sport?: number;
-  readonly dport?: number;
-  /** Bytes after the UDP/TCP header (after the IP header for other protocols: their whole L4). */
-  readonly payload: Buffer;
-}
+/** The reader itself lives in pcap-reader.ts; re-exported for bench/transparent-setup.ts. */
+export { readPcap, type PcapFrame } from './pcap-reader.js';
 
 /**
  * Inside addresses on the outside wire. Allowed only where the outside party itself addressed an

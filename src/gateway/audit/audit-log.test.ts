@@ -109,3 +109,32 @@ test('AuditLog tags every record with its run, so run + callId identify a call a
     '1970-01-01T00:00:05.000Z/200 c-000001',
   ]);
 });
+
+test('AuditLog: a record is in the file when record() returns; synced() resolves once it is on stable storage', async () => {
+  const file = tmpFile();
+  const log = AuditLog.open(file, { clock: new ManualClock(0) });
+  for (let i = 0; i < 50; i++) {
+    log.record({ event: 'requested', callId: `c-${i}` });
+    // Written through to the kernel before anything else happens (no buffering in the process).
+    assert.equal(fs.readFileSync(file, 'utf8').trimEnd().split('\n').length, i + 1);
+  }
+  await log.synced();
+  await log.synced(); // nothing pending: resolves at once
+  log.close();
+  assert.equal(fs.readFileSync(file, 'utf8').trimEnd().split('\n').length, 50);
+  fs.rmSync(path.dirname(file), { recursive: true });
+});
+
+test('AuditLog: close() while an fsync is in flight flushes, closes once, and refuses later records', async () => {
+  const file = tmpFile();
+  const log = AuditLog.open(file, { clock: new ManualClock(0) });
+  log.record({ event: 'requested', callId: 'c-1' }); // starts an asynchronous fsync
+  const waiting = log.synced();
+  log.close(); // fsyncs synchronously, the fd closes when the in-flight fsync returns
+  log.close(); // idempotent
+  assert.throws(() => log.record({ event: 'ended', callId: 'c-1' }), /closed/);
+  await waiting;
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(fs.readFileSync(file, 'utf8').trimEnd().split('\n').length, 1);
+  fs.rmSync(path.dirname(file), { recursive: true });
+});

@@ -25,6 +25,7 @@ import { sanitizeText } from '../../shared/sanitize.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../observability/logger.js';
 import { createGatewayMetrics, type GatewayMetrics } from '../../observability/metrics.js';
+import { DeferredLog } from '../../observability/deferred-log.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { RelayManager, type RelayLogger } from '../relay/relay-manager.js';
@@ -63,6 +64,8 @@ type Key = `${Side}/${TalkProtocol}`;
 export class GatewayRuntime {
   readonly #clock: Clock;
   readonly #log: Logger;
+  /** Per-message log lines (core and relay), written after the turn's datagrams are sent. */
+  readonly #deferred: DeferredLog;
   readonly #registry: Registry;
   readonly #metrics: GatewayMetrics;
   readonly #core: GatewaySessions;
@@ -86,6 +89,7 @@ export class GatewayRuntime {
     this.#config = opts.config;
     this.#clock = opts.clock;
     this.#log = opts.logger;
+    this.#deferred = new DeferredLog(opts.logger);
     this.#registry = opts.registry ?? new Registry();
     this.#metrics = createGatewayMetrics(this.#registry);
     this.#core = new GatewaySessions({ config: opts.config, clock: opts.clock });
@@ -93,7 +97,7 @@ export class GatewayRuntime {
       portRange: opts.config.relay.ports,
       maxRelays: opts.config.limits.maxCalls,
       clock: opts.clock,
-      logger: opts.logger as unknown as RelayLogger,
+      logger: this.#deferred.facade() satisfies RelayLogger,
       events: {
         onConnected: (callId, info) => this.#feed({ kind: 'dataPathConnected', callId, peer: info.peer, target: info.target }),
         onEnded: (callId, info) => this.#feed({ kind: 'dataPathEnded', callId, ...info }),
@@ -204,11 +208,18 @@ export class GatewayRuntime {
     }
     await this.#admin?.close();
     this.#audit?.close();
+    this.#deferred.flush();
   }
 
   async #bind(): Promise<void> {
     const c = this.#config;
-    if (c.audit !== undefined) this.#audit = AuditLog.open(c.audit.file, { clock: this.#clock, run: `${new Date(this.#clock.wallNow()).toISOString()}/${process.pid}` });
+    if (c.audit !== undefined) {
+      this.#audit = AuditLog.open(c.audit.file, {
+        clock: this.#clock,
+        run: `${new Date(this.#clock.wallNow()).toISOString()}/${process.pid}`,
+        onSyncError: (err) => this.#log.error({ file: c.audit?.file, err: sanitizeText(String(err.code ?? err.message)) }, 'audit log fsync failed'),
+      });
+    }
     // Before any face listens: nothing a previous process opened survives (table replaced atomically).
     await this.#pinhole?.start();
     for (const side of SIDES) {
@@ -295,15 +306,23 @@ export class GatewayRuntime {
   #feed(input: SessionInput): void {
     if (this.#stopped) return;
     const effects = this.#core.handle(input);
-    for (const e of effects) {
-      try {
-        this.#run(e);
-      } catch (err: unknown) {
-        this.#log.error({ effect: e.kind, err: sanitizeText(String(err)) }, 'effect failed');
-      }
-    }
+    // In the core's order: an audit record is written before the forwarding that follows its event
+    // (see AuditLog for what "written" means). Log lines are only queued here and written after the
+    // turn's datagrams have left (DeferredLog), so they never delay a forwarded message.
+    for (const e of effects) this.#runSafely(e);
     this.#metrics.callsActive.set(this.#core.size);
-    this.#schedule();
+    // An input the core only counted (rate-limited, unmatched, a DELETE's answer) added no earlier
+    // deadline (at most it removed one: the armed timer then fires a tick that finds nothing to do):
+    // skip the O(calls) nextDeadline() scan, so a flood costs O(1) per datagram. A tick always re-arms.
+    if (input.kind === 'tick' || effects.some((e) => e.kind !== 'count')) this.#schedule();
+  }
+
+  #runSafely(e: Effect): void {
+    try {
+      this.#run(e);
+    } catch (err: unknown) {
+      this.#log.error({ effect: e.kind, err: sanitizeText(String(err)) }, 'effect failed');
+    }
   }
 
   #schedule(): void {
@@ -402,11 +421,12 @@ export class GatewayRuntime {
         return;
       case 'log': {
         const fields = { ...(e.callId !== undefined ? { callId: e.callId } : {}), ...e.fields };
-        this.#log[e.level](fields, e.msg);
+        this.#deferred.write(e.level, fields, e.msg);
         return;
       }
       case 'count':
         if (e.counter === 'dropped_rate') this.#metrics.policyRefusalsTotal.inc({ reason: 'rate-limit' });
+        else if (e.counter === 'dropped_global_rate') this.#metrics.policyRefusalsTotal.inc({ reason: 'global-rate-limit' });
         return;
     }
   }

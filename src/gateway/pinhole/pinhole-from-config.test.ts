@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseGatewayConfig } from '../../config/load-gateway-config.js';
-import { cidrText, pinholeSettings } from './pinhole-from-config.js';
+import { systemClock } from '../../shared/clock.js';
+import { cidrText, createPinholeDataPath, pinholeSettings } from './pinhole-from-config.js';
 import { DEFAULT_HOLE_TIMEOUT_S } from './pinhole-constants.js';
 
 const base = `
@@ -64,6 +65,25 @@ test('pinhole configuration errors name their key', () => {
   assert.ok(errs('[privileges]\nuser = "nobody"\n').some((e) => e.includes('privileges: not with mode = "pinhole"')));
   const noIf = base.replace('interface = "wan0"\n', '');
   assert.ok(errs('', noIf).some((e) => e.includes('outside.interface: required with mode = "pinhole"')));
+});
+
+test('[pinhole] nft: "lib" (libnftables in process) by default, "exec" on request; anything else is an error', () => {
+  const backendOf = (extra: string): unknown => {
+    const r = load(extra);
+    assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+    const lines: object[] = [];
+    const logger = { info: (o: object) => void lines.push(o), warn: (o: object) => void lines.push(o), debug: () => undefined };
+    createPinholeDataPath({ config: r.config, clock: systemClock, logger, events: { onConnected: () => undefined, onEnded: () => undefined } });
+    return lines;
+  };
+  const d = load();
+  assert.ok(d.ok);
+  assert.equal(d.config.pinhole?.nft, 'lib');
+  // libnftables1 is installed wherever nftables is (CI); loading it needs no privilege.
+  assert.deepEqual(backendOf(''), [{ nft: 'lib' }]);
+  assert.deepEqual(backendOf('[pinhole]\nnft = "exec"\n'), [{ nft: 'exec' }]);
+  const r = load('[pinhole]\nnft = "fork"\n');
+  assert.ok(!r.ok && r.errors.some((e) => e.startsWith('gw.toml: pinhole.nft:')), r.ok ? 'accepted' : r.errors.join('\n'));
 });
 
 test('cidrText() clears host bits', () => {

@@ -4,7 +4,8 @@
  * networks; admin's table: our prefixed chains/sets only) and the hole settings.
  */
 import type { GatewayConfig } from '../../config/gateway-config.js';
-import { NftRunner } from '../../firewall/nft-runner.js';
+import { openNftBackend } from '../../firewall/nft-library-runner.js';
+import type { NftBackend } from '../../firewall/nft-runner.js';
 import type { NftTableSpec } from '../../firewall/nft-ruleset.js';
 import type { Clock } from '../../shared/clock.js';
 import { DEFAULT_HOLE_TIMEOUT_S, DEFAULT_PINHOLE_PORTS, DEFAULT_PINHOLE_PREFIX, DEFAULT_PINHOLE_TABLE } from './pinhole-constants.js';
@@ -42,6 +43,19 @@ export function cidrText(n: { readonly network: number; readonly prefix: number 
   return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}/${n.prefix}`;
 }
 
-export function createPinholeDataPath(o: { config: GatewayConfig; clock: Clock; logger: PinholeLogger; events: PinholeEvents; runner?: NftRunner }): PinholeDataPath {
-  return new PinholeDataPath({ settings: pinholeSettings(o.config), runner: o.runner ?? new NftRunner(), clock: o.clock, logger: o.logger, events: o.events });
+/**
+ * The data path with the backends `[pinhole] nft` names: "lib" (libnftables and
+ * libnetfilter_conntrack in this process and so in its network namespace; exec when a library
+ * cannot be loaded, logged) or "exec" (`nft -j` per transaction, `conntrack -L` per poll).
+ */
+export function createPinholeDataPath(o: { config: GatewayConfig; clock: Clock; logger: PinholeLogger; events: PinholeEvents; runner?: NftBackend }): PinholeDataPath {
+  const how = o.config.pinhole?.nft ?? 'lib';
+  let runner = o.runner;
+  if (runner === undefined) {
+    const choice = openNftBackend(how);
+    if (choice.fallback !== undefined) o.logger.warn({ nft: 'exec', reason: choice.fallback }, 'pinhole: libnftables unavailable, running nft -j per transaction');
+    runner = choice.backend;
+  }
+  o.logger.info({ nft: runner.kind }, 'pinhole: nftables backend');
+  return new PinholeDataPath({ settings: pinholeSettings(o.config), runner, flows: how, clock: o.clock, logger: o.logger, events: o.events });
 }

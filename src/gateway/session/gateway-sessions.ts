@@ -36,6 +36,7 @@ import {
   GATEWAY_CTL_TRIES,
   GATEWAY_CTL_WAIT_MS,
   MAX_QUEUED_REQUESTS_PER_HOST,
+  RATE_REFUSAL_SUMMARY_MS,
   RESOLVE_TIMEOUT_MS,
 } from './session-constants.js';
 import type {
@@ -50,6 +51,7 @@ import type {
   Side,
   TalkProtocol,
 } from './session-types.js';
+import { NewCallRateLimiter } from './new-call-rate-limiter.js';
 import { SourceRateLimiter } from './source-rate-limiter.js';
 import { VersionCache } from './version-cache.js';
 
@@ -123,6 +125,13 @@ export class GatewaySessions {
   #config: GatewayConfig;
   #router: CallRouter;
   #rate: SourceRateLimiter;
+  #newCalls: NewCallRateLimiter;
+  /** New calls refused by the global bound since the last aggregate log line, per side. */
+  readonly #globalRefused: Record<Side, number> = { inside: 0, outside: 0 };
+  /** When the current refusal window's summary is due (undefined: no refusals pending a summary). */
+  #globalSummaryAt: number | undefined;
+  /** Start of the current refusal window. */
+  #globalWindowStart = 0;
   readonly #clock: Clock;
   readonly #calls = new Map<string, Call>();
   readonly #byCallerKey = new Map<string, string>();
@@ -141,6 +150,7 @@ export class GatewaySessions {
     this.#clock = opts.clock;
     this.#router = opts.router ?? new ClassicalRouter(opts.config);
     this.#rate = new SourceRateLimiter({ ratePerSecond: opts.config.limits.ratePerSecond, burst: opts.config.limits.burst });
+    this.#newCalls = newCallLimiter(opts.config);
     // Call ids continue from the start time (seconds), so a restarted gateway does not reuse the
     // ids of the calls it logged just before (the audit log's `run` field disambiguates the rest).
     this.#seq = Math.floor(opts.clock.wallNow() / 1000) % CALL_ID_SPACE;
@@ -151,6 +161,7 @@ export class GatewaySessions {
     this.#config = config;
     this.#router = router ?? new ClassicalRouter(config);
     this.#rate = new SourceRateLimiter({ ratePerSecond: config.limits.ratePerSecond, burst: config.limits.burst });
+    this.#newCalls = newCallLimiter(config);
   }
 
   /** Feeds one input; returns what the adapters must do, in order. */
@@ -203,6 +214,7 @@ export class GatewaySessions {
     };
     for (const o of this.#inflight.values()) consider(o.deadline);
     for (const c of this.#calls.values()) consider(c.deadline);
+    consider(this.#globalSummaryAt);
     return next;
   }
 
@@ -320,6 +332,13 @@ export class GatewaySessions {
       return;
     }
     const now = this.#clock.now();
+    // A new call: bounded per side whatever the source (spoofed sources each pass the per-source
+    // limit). Refused silently, like a per-source refusal: no answer to a possibly forged source,
+    // no call id, no audit line; a real client resends (CTL_WAIT) and gets through when the flood eases.
+    if (!this.#newCalls.take(ingress.side, now)) {
+      this.#refusedByGlobalRate(ingress.side, now);
+      return;
+    }
     const direction: Direction = ingress.side === 'inside' ? 'outbound' : 'inbound';
     const callId = this.#newCallId();
     const auditBase = {
@@ -683,6 +702,7 @@ export class GatewaySessions {
 
   #onTick(): void {
     const now = this.#clock.now();
+    if (this.#globalSummaryAt !== undefined && now >= this.#globalSummaryAt) this.#summariseGlobalRefusals(now);
     for (const [hk, o] of [...this.#inflight]) {
       if (o.deadline > now) continue;
       if (o.tries >= GATEWAY_CTL_TRIES) {
@@ -709,6 +729,42 @@ export class GatewaySessions {
         delete call.deadline;
       }
     }
+  }
+
+  // ---------------------------------------------------------------- global new-call bound
+
+  /** Counts one refusal; logs only when a refusal window opens (then once per window, on tick). */
+  #refusedByGlobalRate(side: Side, now: number): void {
+    this.#count('dropped_global_rate');
+    this.#globalRefused[side] += 1;
+    if (this.#globalSummaryAt !== undefined) return;
+    this.#globalWindowStart = now;
+    this.#globalSummaryAt = now + RATE_REFUSAL_SUMMARY_MS;
+    this.#log('warn', undefined, 'global new-call rate limit reached: refusing new calls (summary follows)', {
+      side,
+      ratePerSecond: this.#config.limits.globalRatePerSecond,
+      burst: this.#config.limits.globalBurst,
+    });
+  }
+
+  #summariseGlobalRefusals(now: number): void {
+    const { inside, outside } = this.#globalRefused;
+    this.#globalRefused.inside = 0;
+    this.#globalRefused.outside = 0;
+    if (inside + outside === 0) {
+      // A whole window without refusals: the episode is over.
+      this.#globalSummaryAt = undefined;
+      return;
+    }
+    this.#log('warn', undefined, 'new calls refused by the global rate limit', {
+      refused: inside + outside,
+      inside,
+      outside,
+      windowMs: now - this.#globalWindowStart,
+    });
+    // Keep a window open: refusals that go on are summarised again; a quiet window closes the episode.
+    this.#globalWindowStart = now;
+    this.#globalSummaryAt = now + RATE_REFUSAL_SUMMARY_MS;
   }
 
   // ---------------------------------------------------------------- helpers
@@ -793,6 +849,10 @@ export class GatewaySessions {
     this.#counters.set(counter, (this.#counters.get(counter) ?? 0) + 1);
     this.#fx.push({ kind: 'count', counter, ...(label !== undefined ? { label } : {}) });
   }
+}
+
+function newCallLimiter(config: GatewayConfig): NewCallRateLimiter {
+  return new NewCallRateLimiter({ ratePerSecond: config.limits.globalRatePerSecond, burst: config.limits.globalBurst });
 }
 
 function stubMsg<T extends object>(type: number, extra: T): CtlMsg & T {

@@ -27,3 +27,8 @@ export const MAX_QUEUED_REQUESTS_PER_HOST = 64;
 export const VERSION_CACHE_SIZE = 1024;
 /** How long a learned daemon version is trusted. */
 export const VERSION_CACHE_TTL_MS = 3_600_000;
+/**
+ * New-call requests refused by the global rate limit are logged in aggregate: one line when the
+ * refusals start, then one summary per this window while they go on (never one line per datagram).
+ */
+export const RATE_REFUSAL_SUMMARY_MS = 10_000;

@@ -107,6 +107,8 @@ export type SessionCounter =
   | 'requests'
   | 'responses'
   | 'dropped_rate'
+  /** A new-call ANNOUNCE refused (dropped, unanswered) by the global per-side new-call bound. */
+  | 'dropped_global_rate'
   | 'dropped_spoof'
   | 'dropped_unmatched_response'
   | 'calls_requested'

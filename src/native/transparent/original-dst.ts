@@ -4,7 +4,7 @@
  * arrive through tproxy need no lookup: their local address already is the original destination.
  */
 import type { Socket } from 'node:net';
-import { SOCKADDR_IN_SIZE, SOL_IP, SO_ORIGINAL_DST, Errno, decodeSockaddrIn, type Endpoint } from './abi.js';
+import { SOCKADDR_IN_SIZE, SOL_IP, SO_ORIGINAL_DST, Errno, decodeSockaddrIn, type Endpoint } from '../socket-abi.js';
 import { libc } from './libc.js';
 import { TransparentSocketError } from './transparent-error.js';
 

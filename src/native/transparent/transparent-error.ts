@@ -1,5 +1,5 @@
 import { TalkError } from '../../shared/talk-error.js';
-import { Errno, errnoName } from './abi.js';
+import { Errno, errnoName } from '../socket-abi.js';
 
 /**
  * Stable codes of the transparent-interception layer:

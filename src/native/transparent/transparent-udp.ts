@@ -5,8 +5,8 @@
  *
  * Receiving: socket(AF_INET, SOCK_DGRAM|SOCK_NONBLOCK|SOCK_CLOEXEC) + SO_REUSEADDR + IP_TRANSPARENT
  * + IP_RECVORIGDSTADDR, bound to `address:port` (the tproxy target). The event loop is never
- * blocked: poll() on {socket, wake eventfd} runs in the libuv threadpool (koffi async call, at most
- * POLL_TIMEOUT_MS), and when the socket is readable the main thread drains it with
+ * blocked (../wake-poll.ts): poll() on {socket, wake eventfd} runs in the libuv threadpool (koffi
+ * async call, at most POLL_TIMEOUT_MS), and when the socket is readable the main thread drains it with
  * recvmsg(MSG_DONTWAIT), at most MAX_DATAGRAMS_PER_WAKE per wake-up. close() writes the eventfd, so
  * the poll returns at once; the fds are closed and the native memory freed only after that, so no
  * threadpool call ever sees a closed fd or freed memory. One threadpool thread is mostly occupied
@@ -51,11 +51,12 @@ import {
   findOrigDstAddr,
   sockaddrIn,
   type Endpoint,
-} from './abi.js';
+} from '../socket-abi.js';
+import { WakePoll } from '../wake-poll.js';
 import { libc, type Libc } from './libc.js';
 import { TransparentSocketError } from './transparent-error.js';
 
-export type { Endpoint } from './abi.js';
+export type { Endpoint } from '../socket-abi.js';
 
 /** Upper bound of one poll() in the threadpool; close() does not wait for it (eventfd wake-up). */
 export const POLL_TIMEOUT_MS = 1000;
@@ -171,7 +172,7 @@ class TransparentUdp implements TransparentUdpSocket {
   readonly local: Endpoint;
   readonly #c: Libc;
   readonly #fd: number;
-  readonly #wakeFd: number;
+  readonly #poller: WakePoll;
   readonly #opts: TransparentUdpOptions;
   readonly #maxBytes: number;
   readonly #blocks: NativeBlock[];
@@ -180,11 +181,7 @@ class TransparentUdp implements TransparentUdpSocket {
   readonly #name: NativeBlock;
   readonly #control: NativeBlock;
   readonly #data: NativeBlock;
-  readonly #pollfds: NativeBlock;
-  #pollInFlight = false;
   #pollFailures = 0;
-  #closed: Promise<void> | undefined;
-  #resolveClosed: (() => void) | undefined;
   #received = 0;
   #dropped = 0;
   #truncated = 0;
@@ -206,7 +203,6 @@ class TransparentUdp implements TransparentUdpSocket {
       c.close(this.#fd);
       throw TransparentSocketError.fromErrno('eventfd', errno, what);
     }
-    this.#wakeFd = wake;
     const nameBuf = Buffer.alloc(SOCKADDR_IN_SIZE);
     const lenBuf = Buffer.alloc(4);
     lenBuf.writeUInt32LE(SOCKADDR_IN_SIZE, 0);
@@ -218,19 +214,17 @@ class TransparentUdp implements TransparentUdpSocket {
     this.#name = new NativeBlock(c, SOCKADDR_IN_SIZE);
     this.#control = new NativeBlock(c, ORIGDST_CMSG_SPACE * 2);
     this.#data = new NativeBlock(c, this.#maxBytes);
-    this.#pollfds = new NativeBlock(c, POLLFD_SIZE * 2);
-    this.#blocks = [this.#msg, this.#iov, this.#name, this.#control, this.#data, this.#pollfds];
+    const pollfds = new NativeBlock(c, POLLFD_SIZE * 2);
+    this.#blocks = [this.#msg, this.#iov, this.#name, this.#control, this.#data, pollfds];
     encodeIovec(this.#iov.bytes, this.#data.addr, this.#maxBytes);
-    const pf = new DataView(this.#pollfds.bytes.buffer, this.#pollfds.bytes.byteOffset, POLLFD_SIZE * 2);
-    pf.setInt32(0, this.#fd, true);
-    pf.setInt16(4, POLLIN, true);
-    pf.setInt32(POLLFD_SIZE, this.#wakeFd, true);
-    pf.setInt16(POLLFD_SIZE + 4, POLLIN, true);
+    this.#poller = new WakePoll(c, this.#fd, wake, pollfds, () => {
+      for (const b of this.#blocks) c.free(b.ptr);
+    });
     this.#arm();
   }
 
   sendFrom(bytes: Uint8Array, route: SendRoute): void {
-    if (this.#closed !== undefined) throw new TransparentSocketError('TRANSPARENT_CLOSED', 'sendFrom on a closed transparent socket');
+    if (this.#poller.closed) throw new TransparentSocketError('TRANSPARENT_CLOSED', 'sendFrom on a closed transparent socket');
     sendFrom(bytes, route);
     this.#sent++;
   }
@@ -240,25 +234,7 @@ class TransparentUdp implements TransparentUdpSocket {
   }
 
   close(): Promise<void> {
-    if (this.#closed !== undefined) return this.#closed;
-    this.#closed = new Promise<void>((resolve) => {
-      this.#resolveClosed = resolve;
-    });
-    if (this.#pollInFlight) {
-      const one = Buffer.alloc(8);
-      one.writeBigUInt64LE(1n, 0);
-      this.#c.write(this.#wakeFd, one, 8);
-    } else {
-      this.#release();
-    }
-    return this.#closed;
-  }
-
-  #release(): void {
-    this.#c.close(this.#fd);
-    this.#c.close(this.#wakeFd);
-    for (const b of this.#blocks) this.#c.free(b.ptr);
-    this.#resolveClosed?.();
+    return this.#poller.close();
   }
 
   #report(error: Error): void {
@@ -270,13 +246,7 @@ class TransparentUdp implements TransparentUdpSocket {
   }
 
   #arm(): void {
-    this.#pollInFlight = true;
-    this.#c.pollAsync(this.#pollfds.ptr, 2, POLL_TIMEOUT_MS, (err, result) => {
-      this.#pollInFlight = false;
-      if (this.#closed !== undefined) {
-        this.#release();
-        return;
-      }
+    this.#poller.arm(POLL_TIMEOUT_MS, (err, result, revents) => {
       if (err !== null && err !== undefined) {
         this.#report(err instanceof Error ? err : new Error(String(err)));
         this.#pollFailures++;
@@ -285,12 +255,11 @@ class TransparentUdp implements TransparentUdpSocket {
       } else {
         this.#pollFailures = 0;
         if (result > 0) {
-          const revents = new DataView(this.#pollfds.bytes.buffer, this.#pollfds.bytes.byteOffset, POLLFD_SIZE).getInt16(6, true);
           if ((revents & POLLNVAL) !== 0) this.#pollFailures = MAX_POLL_FAILURES;
           else if ((revents & (POLLIN | POLLERR)) !== 0) this.#drain();
         }
       }
-      if (this.#closed !== undefined) return; // closed by onDatagram: already released
+      if (this.#poller.closed) return; // closed by onDatagram: already released
       if (this.#pollFailures >= MAX_POLL_FAILURES) {
         this.#report(new TransparentSocketError('TRANSPARENT_SYSCALL', `poll failed ${MAX_POLL_FAILURES} times in a row; receive loop stopped`, 'poll'));
         return;
@@ -336,7 +305,7 @@ class TransparentUdp implements TransparentUdpSocket {
       } catch (error) {
         this.#report(error instanceof Error ? error : new Error(String(error)));
       }
-      if (this.#closed !== undefined) return;
+      if (this.#poller.closed) return;
     }
   }
 }

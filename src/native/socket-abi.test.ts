@@ -21,7 +21,7 @@ import {
   ipv4Bytes,
   sockaddrIn,
   supportedPlatform,
-} from './abi.js';
+} from './socket-abi.js';
 
 const arbEndpoint = fc.record({
   address: fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((t) => t.join('.')),

@@ -1,12 +1,12 @@
 /**
- * Linux socket ABI facts used by the transparent-interception layer: constants and struct layouts
- * for LP64 Linux (x86-64 and aarch64 share them), with pure encoders/decoders so every offset is
- * tested without root and without a kernel call.
+ * Linux socket ABI facts for the native layer (the inherited-socket endpoint and transparent
+ * interception): constants and struct layouts for LP64 Linux (x86-64 and aarch64 share them), with
+ * pure encoders/decoders so every offset is tested without root and without a kernel call.
  *
  * Sources: linux/include/uapi/linux/in.h (IP_TRANSPARENT 19, IP_ORIGDSTADDR 20, IP_RECVORIGDSTADDR
  * = IP_ORIGDSTADDR), linux/include/uapi/linux/netfilter_ipv4.h (SO_ORIGINAL_DST 80),
- * asm-generic/socket.h (SOL_SOCKET 1, SO_REUSEADDR 2), bits/socket.h + bits/socket_type.h (glibc),
- * asm-generic/errno-base.h + errno.h, poll.h, sys/eventfd.h.
+ * asm-generic/socket.h (SOL_SOCKET 1, SO_REUSEADDR 2, SO_TYPE 3, SO_DOMAIN 39), bits/socket.h +
+ * bits/socket_type.h (glibc), asm-generic/errno-base.h + errno.h, poll.h, sys/eventfd.h.
  */
 
 export const AF_INET = 2;
@@ -15,6 +15,8 @@ export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
+export const SO_TYPE = 3;
+export const SO_DOMAIN = 39;
 /** SOL_IP == IPPROTO_IP. */
 export const SOL_IP = 0;
 export const IP_TRANSPARENT = 19;
