@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants } from 'node:fs';
+import { rootNetnsSkip, runAsChild } from '../native/testing/root-netns-skip.js';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { LibnftablesUnavailableError, openLibnftables } from '../native/libnftables.js';
@@ -86,34 +86,10 @@ async function child(): Promise<void> {
 // ---------------------------------------------------------------- the parent
 
 function skipReason(): string | false {
-  let reason: string | undefined;
-  if (process.platform !== 'linux') reason = 'needs Linux';
-  else if (process.getuid?.() !== 0) reason = 'needs root (nftables in a fresh network namespace)';
-  else {
-    for (const p of [UNSHARE, NFT])
-      try {
-        accessSync(p, constants.X_OK);
-      } catch {
-        reason ??= `${p} missing`;
-      }
-    if (reason === undefined)
-      try {
-        openLibnftables().close();
-      } catch (e: unknown) {
-        reason = (e as Error).message;
-      }
-  }
-  if (reason === undefined) return false;
-  if (process.env['CI'] === 'true') throw new Error(`CI=true and the libnftables test cannot run: ${reason}`);
-  return reason;
+  return rootNetnsSkip({ what: 'nftables', tools: [UNSHARE, NFT], probe: () => openLibnftables().close() });
 }
 
-if (process.argv.includes('--nft-library-child')) {
-  void child().catch((e: unknown) => {
-    process.stdout.write(`${JSON.stringify({ error: String(e) })}\n`);
-    process.exitCode = 1;
-  });
-} else {
+if (!runAsChild('--nft-library-child', child)) {
   test('openLibnftables() names the missing library in a typed error; openNftBackend("lib") falls back to exec saying why', () => {
     assert.throws(() => openLibnftables(MISSING), (e: unknown) => e instanceof LibnftablesUnavailableError && e.message.includes(MISSING) && e.message.includes('exec'));
     const lib = openNftBackend('lib', {}, MISSING);

@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { rootNetnsSkip, runAsChild } from './testing/root-netns-skip.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -52,34 +53,10 @@ async function child(): Promise<void> {
 }
 
 function skipReason(): string | false {
-  let reason: string | undefined;
-  if (process.platform !== 'linux') reason = 'needs Linux';
-  else if (process.getuid?.() !== 0) reason = 'needs root (conntrack in a fresh network namespace)';
-  else {
-    for (const p of TOOLS)
-      try {
-        accessSync(p, constants.X_OK);
-      } catch {
-        reason ??= `${p} missing`;
-      }
-    if (reason === undefined)
-      try {
-        openLibconntrack().close();
-      } catch (e: unknown) {
-        reason = (e as Error).message;
-      }
-  }
-  if (reason === undefined) return false;
-  if (process.env['CI'] === 'true') throw new Error(`CI=true and the libnetfilter_conntrack test cannot run: ${reason}`);
-  return reason;
+  return rootNetnsSkip({ what: 'conntrack', tools: TOOLS, probe: () => openLibconntrack().close() });
 }
 
-if (process.argv.includes('--conntrack-child')) {
-  void child().catch((e: unknown) => {
-    process.stdout.write(`${JSON.stringify({ error: String(e) })}\n`);
-    process.exitCode = 1;
-  });
-} else {
+if (!runAsChild('--conntrack-child', child)) {
   test('openLibconntrack() names a missing library in a typed error', () => {
     assert.throws(() => openLibconntrack('libnetfilter_conntrack-talkgate-missing.so.0'), (e: unknown) => e instanceof LibconntrackUnavailableError && e.message.includes('talkgate-missing'));
   });
