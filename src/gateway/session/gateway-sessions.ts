@@ -52,7 +52,8 @@ import type {
   TalkProtocol,
 } from './session-types.js';
 import { NewCallRateLimiter } from './new-call-rate-limiter.js';
-import { SourceRateLimiter } from './source-rate-limiter.js';
+import { RateLimiter } from '../../shared/rate-limiter.js';
+import { MAX_RATE_SOURCES } from './session-constants.js';
 import { VersionCache } from './version-cache.js';
 
 /** Call ids are `c-` + 6 digits: 1 … CALL_ID_SPACE. */
@@ -124,7 +125,7 @@ export interface GatewaySessionsOptions {
 export class GatewaySessions {
   #config: GatewayConfig;
   #router: CallRouter;
-  #rate: SourceRateLimiter;
+  #rate: RateLimiter;
   #newCalls: NewCallRateLimiter;
   /** New calls refused by the global bound since the last aggregate log line, per side. */
   readonly #globalRefused: Record<Side, number> = { inside: 0, outside: 0 };
@@ -149,7 +150,7 @@ export class GatewaySessions {
     this.#config = opts.config;
     this.#clock = opts.clock;
     this.#router = opts.router ?? new ClassicalRouter(opts.config);
-    this.#rate = new SourceRateLimiter({ ratePerSecond: opts.config.limits.ratePerSecond, burst: opts.config.limits.burst });
+    this.#rate = new RateLimiter({ clock: opts.clock, ratePerSecond: opts.config.limits.ratePerSecond, burst: opts.config.limits.burst, maxKeys: MAX_RATE_SOURCES });
     this.#newCalls = newCallLimiter(opts.config);
     // Call ids continue from the start time (seconds), so a restarted gateway does not reuse the
     // ids of the calls it logged just before (the audit log's `run` field disambiguates the rest).
@@ -160,7 +161,7 @@ export class GatewaySessions {
   reconfigure(config: GatewayConfig, router?: CallRouter): void {
     this.#config = config;
     this.#router = router ?? new ClassicalRouter(config);
-    this.#rate = new SourceRateLimiter({ ratePerSecond: config.limits.ratePerSecond, burst: config.limits.burst });
+    this.#rate = new RateLimiter({ clock: this.#clock, ratePerSecond: config.limits.ratePerSecond, burst: config.limits.burst, maxKeys: MAX_RATE_SOURCES });
     this.#newCalls = newCallLimiter(config);
   }
 
@@ -241,9 +242,8 @@ export class GatewaySessions {
   // ---------------------------------------------------------------- client requests
 
   #onRequest(ingress: Ingress, req: AnyRequest): void {
-    const now = this.#clock.now();
     this.#count('requests');
-    if (!this.#rate.take(ingress.source.address, now)) {
+    if (!this.#rate.allow(ingress.source.address)) {
       this.#count('dropped_rate');
       return;
     }

@@ -1,7 +1,7 @@
 /**
  * A global bound on new-call requests (issue 4 hardening): one token bucket per side, shared by
  * every source. Forged ANNOUNCEs from many spoofed sources each pass the per-source limiter
- * ({@link SourceRateLimiter}); each would still cost a call id, audit lines (fsynced), a resolve
+ * (the per-source RateLimiter); each would still cost a call id, audit lines (fsynced), a resolve
  * and maybe a relay listener. This caps that work per side, whatever the sources. One bucket per
  * side so a flood arriving on the outside cannot starve the inside users' outbound calls.
  * Pure: time (ms) comes from the caller.

@@ -32,3 +32,6 @@ export const VERSION_CACHE_TTL_MS = 3_600_000;
  * refusals start, then one summary per this window while they go on (never one line per datagram).
  */
 export const RATE_REFUSAL_SUMMARY_MS = 10_000;
+
+/** Bound on per-source rate buckets the gateway tracks (a flood of forged sources cannot grow memory past this). */
+export const MAX_RATE_SOURCES = 4096;
