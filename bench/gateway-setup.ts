@@ -255,7 +255,7 @@ async function main(): Promise<void> {
   const { threeHosts, setFwMode, FW_IN_ADDR, FW_OUT_ADDR, IN_ADDR, OUT_ADDR } = await import('../test/lab/topologies.js');
   const { TalkdControl } = await import('../test/lab/talkd-control.js');
   const { talkgateArgv } = await import('../test/lab/peers.js');
-  const { RESPOND_RE } = await import('../test/lab/talk-call.js');
+  const { RESPOND_RE, respondWithOf } = await import('../test/lab/talk-call.js');
   const { waitUntil } = await import('../test/lab/proc.js');
   const { transparentGatewayToml } = await import('../test/lab/transparent-lab.js');
 
@@ -295,9 +295,8 @@ async function main(): Promise<void> {
       let answer = answers.get(path);
       if (answer === undefined) {
         const text = await bob.waitForOutput(RESPOND_RE, mark, 5_000);
-        const m = [...text.matchAll(new RegExp(RESPOND_RE.source, 'g'))].pop();
-        const [name, at] = (m?.[1] ?? '').replace(/\.$/, '').split('@');
-        if (name === undefined || at === undefined) throw new Error(`no respond-with in bob's announcement:\n${text}`);
+        const [name, at] = respondWithOf(text).split('@');
+        if (name === undefined || at === undefined) throw new Error(`bob's respond-with names no host:\n${text}`);
         answer = { name, host: at };
         answers.set(path, answer);
         process.stderr.write(`gateway-setup: ${path}: alice calls ${remoteName}@${host}, bob answers ${name}@${at}\n`);

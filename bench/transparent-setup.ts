@@ -47,7 +47,7 @@ import { threeHosts, setFwMode, FW_OUT_ADDR, IN_ADDR, OUT_ADDR, INSIDE_IF, OUTSI
 import { talkgateArgv } from '../test/lab/peers.js';
 import { TalkdControl } from '../test/lab/talkd-control.js';
 import { transparentGatewayToml } from '../test/lab/transparent-lab.js';
-import { readPcap, type PcapFrame } from '../test/lab/transparent-pcap.js';
+import { readPcap, type PcapFrame } from '../test/lab/pcap-reader.js';
 import { LabProcess, type Lab } from '../test/lab/lab.js';
 import { fmt, median, quantile, verdict } from './bench-util.js';
 

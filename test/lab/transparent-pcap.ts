@@ -4,9 +4,6 @@
  */
 import { IPPROTO_UDP, type PcapFrame } from './pcap-reader.js';
 
-/** The reader itself lives in pcap-reader.ts; re-exported for bench/transparent-setup.ts. */
-export { readPcap, type PcapFrame } from './pcap-reader.js';
-
 /**
  * Inside addresses on the outside wire. Allowed only where the outside party itself addressed an
  * inside host (inside routable, transparent inbound): as the IP destination of its talk control
