@@ -30,7 +30,7 @@
  * TG_BENCH_TRACE=1 prints the peers' timestamped events.
  *
  * Build first: npm run build
- * Run (root):  node dist/bench/gateway-setup.js [--mode classical|transparent] [--calls 30]
+ * Run (root):  node dist/bench/gateway-setup.js [--mode classical|transparent] [--calls 30] [--warmup 20]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
@@ -56,6 +56,12 @@ const PREFIX = 'tgb';
 const NTALK_PORT = 518;
 /** Bound of one scripted call (each side). */
 const CALL_TIMEOUT_MS = 10_000;
+/**
+ * Untimed calls per path before the timed ones (bob's answer learnt from his screen, ARP, inetd's
+ * talkd started, the gateway's version probe, first-call JIT): the timed calls measure a running
+ * gateway, not its start-up.
+ */
+const DEFAULT_WARMUP_CALLS = 20;
 /** Most calls per path. */
 const MAX_CALLS = 200;
 /** Relay listener range of the gateway under test. */
@@ -247,8 +253,9 @@ async function main(): Promise<void> {
   const cli = new Command()
     .addOption(new Option('--mode <mode>', 'gateway mode under test').choices(['classical', 'transparent']).default('classical'))
     .option('--calls <n>', 'calls per path', (v) => Math.max(1, Math.min(MAX_CALLS, Number(v))), 30)
+    .option('--warmup <n>', 'untimed calls per path first', (v) => Math.max(1, Math.min(MAX_CALLS, Number(v))), DEFAULT_WARMUP_CALLS)
     .parse(process.argv);
-  const { mode, calls } = cli.opts<{ mode: 'classical' | 'transparent'; calls: number }>();
+  const { mode, calls, warmup } = cli.opts<{ mode: 'classical' | 'transparent'; calls: number; warmup: number }>();
 
   // Imported here so the peer processes (inside namespaces) do not load the lab harness.
   const { labSkipReason } = await import('../test/lab/prereq.js');
@@ -329,11 +336,15 @@ async function main(): Promise<void> {
     writeFileSync(configPath, mode === 'classical' ? classicalToml(FW_IN_ADDR, FW_OUT_ADDR, IN_ADDR, OUT_ADDR, process.env['TG_BENCH_NO_AUDIT'] === '1' ? undefined : join(lab.hostDir('fw'), 'audit.jsonl')) : transparentGatewayToml(`${PREFIX}_intercept`) + BENCH_LIMITS, { mode: 0o644 });
     let gw: LabProcess | undefined;
     const startGateway = async (): Promise<void> => {
-      const p = lab.spawn('fw', talkgateArgv('gateway', '--config', configPath, '--log-level', process.env['TG_BENCH_GW_LOG'] ?? 'info'));
+      const argv = talkgateArgv('gateway', '--config', configPath, '--log-level', process.env['TG_BENCH_GW_LOG'] ?? 'info');
+      const p = lab.spawn('fw', argv);
       gw = p;
-      await waitUntil('gateway running', () => {
+      // Its start-up line, or (at a log level above info) its ntalk face bound on fw.
+      await waitUntil('gateway running', async () => {
         if (!p.running) throw new Error(`gateway exited ${JSON.stringify(p.exitStatus)}: ${p.stderr}`);
-        return /gateway running/.test(p.stderr) || /gateway running/.test(p.stdout);
+        if (/gateway running/.test(p.stderr) || /gateway running/.test(p.stdout)) return true;
+        const ss = await lab.exec('fw', ['ss', '-Hlun', `sport = :${NTALK_PORT}`], { check: false });
+        return ss.stdout.includes(`${gatewayTarget === OUT_ADDR ? FW_OUT_ADDR : FW_IN_ADDR}:${NTALK_PORT}`);
       }, 20_000, 50);
     };
     const gatewayTarget = mode === 'classical' ? FW_IN_ADDR : OUT_ADDR;
@@ -344,9 +355,13 @@ async function main(): Promise<void> {
       // paths alternate call by call (fw's forward policy switched between calls, outside the timing):
       // machine load drifts equally on both.
       await startGateway();
-      await oneCall('direct', 'bob', OUT_ADDR); // warm-ups: learn the answers, JIT, ARP; not counted
-      await setFw('drop');
-      await oneCall('gateway', 'bob', gatewayTarget);
+      // Warm-ups (not counted): see DEFAULT_WARMUP_CALLS.
+      for (let i = 0; i < warmup; i++) {
+        await setFw('route');
+        await oneCall('direct', 'bob', OUT_ADDR);
+        await setFw('drop');
+        await oneCall('gateway', 'bob', gatewayTarget);
+      }
       for (let i = 0; i < calls; i++) {
         await setFw('route');
         direct.push(await oneCall('direct', 'bob', OUT_ADDR));
@@ -356,11 +371,11 @@ async function main(): Promise<void> {
     } else {
       // The transparent gateway intercepts forwarded talk traffic: the direct series runs first,
       // without it, then the gateway series.
-      await oneCall('direct', 'bob', OUT_ADDR);
+      for (let i = 0; i < warmup; i++) await oneCall('direct', 'bob', OUT_ADDR);
       for (let i = 0; i < calls; i++) direct.push(await oneCall('direct', 'bob', OUT_ADDR));
       await setFw('drop');
       await startGateway();
-      await oneCall('gateway', 'bob', gatewayTarget);
+      for (let i = 0; i < warmup; i++) await oneCall('gateway', 'bob', gatewayTarget);
       for (let i = 0; i < calls; i++) through.push(await oneCall('gateway', 'bob', gatewayTarget));
     }
     await gw?.kill();

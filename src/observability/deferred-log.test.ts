@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from './logger.js';
-import { DeferredLog, DEFERRED_LOG_MAX_LINES } from './deferred-log.js';
+import { DeferredLog, DEFERRED_LOG_FLUSH_MS, DEFERRED_LOG_MAX_LINES } from './deferred-log.js';
 
 function sink(): { lines: Record<string, unknown>[]; stream: Writable } {
   const lines: Record<string, unknown>[] = [];
@@ -16,7 +16,7 @@ function sink(): { lines: Record<string, unknown>[]; stream: Writable } {
   return { lines, stream };
 }
 
-test('DeferredLog writes nothing during the current turn, then every line in order', async () => {
+test('DeferredLog writes nothing during the current turn nor before DEFERRED_LOG_FLUSH_MS, then every line in order', async () => {
   const s = sink();
   const d = new DeferredLog(createLogger({ name: 't', format: 'json', level: 'info', destination: s.stream }));
   d.write('info', { callId: 'c-1' }, 'first');
@@ -25,6 +25,9 @@ test('DeferredLog writes nothing during the current turn, then every line in ord
   assert.equal(d.pending, 2);
   assert.equal(s.lines.length, 0, 'nothing written synchronously');
   await nextTurn();
+  await nextTurn();
+  assert.equal(s.lines.length, 0, 'nothing written in the next turns either (the call set-up continues)');
+  await sleep(DEFERRED_LOG_FLUSH_MS + 5);
   await nextTurn();
   assert.deepEqual(s.lines.map((l) => [l['msg'], l['callId'], l['port']]), [['first', 'c-1', undefined], ['second', 'c-2', 7]]);
 });

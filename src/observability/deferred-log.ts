@@ -2,14 +2,19 @@
  * Log lines written after the current piece of work instead of during it. A gateway handling a
  * control message logs several lines (request, relay listening, callee rung…); formatting and
  * writing them while the message is being forwarded put them on the path of every call's set-up.
- * A DeferredLog queues the lines and writes them all from one setImmediate, i.e. after the
- * datagrams of the current event-loop turn have been sent. Order is kept; lines below the logger's
- * level are dropped at once; the queue is bounded (overflow is counted and reported in one line).
+ * A DeferredLog queues the lines and writes them together DEFERRED_LOG_FLUSH_MS after the first
+ * one: after the datagrams of the current turn have been sent, and after the next few control
+ * messages of the same call set-up (which follow within milliseconds), so formatting and the
+ * write's thread-pool hand-off never compete with them for the CPU. Lines are at most that late.
+ * Order is kept; lines below the logger's level are dropped at once; the queue is bounded
+ * (overflow is counted and reported in one line).
  */
 import type { Logger } from 'pino';
 
 /** Most lines queued for one flush; a burst beyond it is summarised, never buffered without bound. */
 export const DEFERRED_LOG_MAX_LINES = 4096;
+/** Delay from the first queued line to the flush (ms): how late a deferred line may be written. */
+export const DEFERRED_LOG_FLUSH_MS = 20;
 
 export type DeferredLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -24,11 +29,13 @@ export interface DeferredChildLogger {
 export class DeferredLog {
   readonly #log: Logger;
   readonly #queue: { level: DeferredLevel; obj: object; msg: string | undefined }[] = [];
-  #scheduled: NodeJS.Immediate | undefined;
+  #scheduled: NodeJS.Timeout | undefined;
   #dropped = 0;
+  readonly #flushMs: number;
 
-  constructor(logger: Logger) {
+  constructor(logger: Logger, flushMs: number = DEFERRED_LOG_FLUSH_MS) {
     this.#log = logger;
+    this.#flushMs = Math.max(0, flushMs);
   }
 
   write(level: DeferredLevel, obj: object, msg?: string): void {
@@ -38,12 +45,12 @@ export class DeferredLog {
     } else {
       this.#queue.push({ level, obj, msg });
     }
-    this.#scheduled ??= setImmediate(() => this.flush());
+    this.#scheduled ??= setTimeout(() => this.flush(), this.#flushMs);
   }
 
   /** Writes every queued line now (also called on stop). */
   flush(): void {
-    if (this.#scheduled !== undefined) clearImmediate(this.#scheduled);
+    if (this.#scheduled !== undefined) clearTimeout(this.#scheduled);
     this.#scheduled = undefined;
     const lines = this.#queue.splice(0, this.#queue.length);
     for (const l of lines) this.#log[l.level](l.obj, l.msg);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../../shared/clock.js';
-import { AuditLog, AUDIT_MAX_LINE_BYTES } from './audit-log.js';
+import { AuditLog, AUDIT_MAX_LINE_BYTES, AUDIT_SYNC_DELAY_MS } from './audit-log.js';
 
 const CHILD_ENV = 'TALKGATE_AUDIT_TEST_CHILD';
 
@@ -127,7 +127,7 @@ test('AuditLog: a record is in the file when record() returns; synced() resolves
 
 test('AuditLog: close() while an fsync is in flight flushes, closes once, and refuses later records', async () => {
   const file = tmpFile();
-  const log = AuditLog.open(file, { clock: new ManualClock(0) });
+  const log = AuditLog.open(file, { clock: new ManualClock(0), syncDelayMs: 0 });
   log.record({ event: 'requested', callId: 'c-1' }); // starts an asynchronous fsync
   const waiting = log.synced();
   log.close(); // fsyncs synchronously, the fd closes when the in-flight fsync returns
@@ -136,5 +136,24 @@ test('AuditLog: close() while an fsync is in flight flushes, closes once, and re
   await waiting;
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(fs.readFileSync(file, 'utf8').trimEnd().split('\n').length, 1);
+  fs.rmSync(path.dirname(file), { recursive: true });
+});
+
+test('AuditLog: fsync is a group commit AUDIT_SYNC_DELAY_MS after the first unsynced record, off the record() path', async (t) => {
+  const file = tmpFile();
+  const fsyncs = t.mock.method(fs, 'fsync');
+  const log = AuditLog.open(file, { clock: new ManualClock(0) });
+  const t0 = performance.now();
+  for (let i = 0; i < 20; i++) log.record({ event: 'requested', callId: `c-${i}` });
+  assert.equal(fsyncs.mock.callCount(), 0, 'record() does not fsync');
+  await log.synced();
+  const waited = performance.now() - t0;
+  assert.equal(fsyncs.mock.callCount(), 1, 'one fsync commits the 20 records');
+  assert.ok(waited >= AUDIT_SYNC_DELAY_MS - 1, `synced after ${waited.toFixed(1)} ms`);
+  log.record({ event: 'ended', callId: 'c-0' });
+  await log.synced();
+  assert.equal(fsyncs.mock.callCount(), 2, 'a later record gets its own round');
+  log.close();
+  assert.equal(fs.readFileSync(file, 'utf8').trimEnd().split('\n').length, 21);
   fs.rmSync(path.dirname(file), { recursive: true });
 });

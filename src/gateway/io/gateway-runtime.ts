@@ -307,8 +307,8 @@ export class GatewayRuntime {
     if (this.#stopped) return;
     const effects = this.#core.handle(input);
     // In the core's order: an audit record is written before the forwarding that follows its event
-    // (see AuditLog for what "written" means). Log lines are only queued here and written after the
-    // turn's datagrams have left (DeferredLog), so they never delay a forwarded message.
+    // (see AuditLog for what "written" means; its fsync is a delayed group commit). Log lines are only
+    // queued here and written DEFERRED_LOG_FLUSH_MS later (DeferredLog), so neither delays a forwarded message.
     for (const e of effects) this.#runSafely(e);
     this.#metrics.callsActive.set(this.#core.size);
     // An input the core only counted (rate-limited, unmatched, a DELETE's answer) added no earlier
