@@ -24,7 +24,9 @@
  * policy is switched between route and drop outside the timed part), so machine load drifts equally
  * on both; transparent mode (the gateway intercepts forwarded talk traffic) runs the direct series
  * first, then starts the gateway. Prints p50 of both, the per-side breakdown and the ratio
- * gateway / direct (target <= 1.2). Traffic stays inside the namespaces created here (prefix tgb),
+ * gateway / direct (target <= 1.2). Classical mode also times a third path, alternating with the
+ * other two: the minimal forwarder (bench/minimal-forwarder.ts), the least a user-space talk proxy
+ * can do, as the reference for what the extra process hop itself costs on this machine. Traffic stays inside the namespaces created here (prefix tgb),
  * removed at the end (also on failure). TG_BENCH_GW_LOG=debug prints the gateway's log;
  * TG_BENCH_NO_AUDIT=1 runs the classical gateway without its audit log (to see what it costs);
  * TG_BENCH_TRACE=1 prints the peers' timestamped events.
@@ -36,7 +38,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { writeFileSync } from 'node:fs';
 import { createServer, connect, isIPv4, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
@@ -64,6 +66,8 @@ const CALL_TIMEOUT_MS = 10_000;
 const DEFAULT_WARMUP_CALLS = 20;
 /** Most calls per path. */
 const MAX_CALLS = 200;
+/** Control port of the minimal forwarder (the reference proxy), beside the gateway's 518 on fw. */
+const MINIMAL_PORT = 5518;
 /** Relay listener range of the gateway under test. */
 const RELAY_MIN = 42000;
 const RELAY_MAX = 42099;
@@ -80,7 +84,7 @@ burst = 1000
 `;
 
 // ---------------------------------------------------------------- peer: one scripted talk client side
-type PeerRequest = { role: 'caller' | 'callee'; localName: string; remoteName: string; host: string; trace?: boolean };
+type PeerRequest = { role: 'caller' | 'callee'; localName: string; remoteName: string; host: string; port?: number; trace?: boolean };
 type PeerEvent =
   | { ev: 'announced'; ms: number; steps: Record<string, number> }
   | { ev: 'established'; ms: number; steps: Record<string, number> }
@@ -90,7 +94,7 @@ type PeerEvent =
 async function peerCall(req: PeerRequest, report: (e: PeerEvent) => void): Promise<void> {
   const address = isIPv4(req.host) ? req.host : (await lookup(req.host, { family: 4 })).address;
   const localDaemon: Endpoint = { address: '127.0.0.1', port: NTALK_PORT };
-  const remoteDaemon: Endpoint = { address, port: NTALK_PORT };
+  const remoteDaemon: Endpoint = { address, port: req.port ?? NTALK_PORT };
   const timers = new Map<TimerName, NodeJS.Timeout>();
   let machine: CallMachine | null = null;
   let server: Server | null = null;
@@ -294,9 +298,9 @@ async function main(): Promise<void> {
     /** What bob's announcement told him to answer, per path (learnt from his screen on the first call). */
     const answers = new Map<string, { name: string; host: string }>();
     /** One call; returns its set-up time in ms. */
-    const oneCall = async (path: string, remoteName: string, host: string): Promise<number> => {
+    const oneCall = async (path: string, remoteName: string, host: string, port?: number): Promise<number> => {
       const mark = bob.mark();
-      caller.start({ role: 'caller', localName: 'alice', remoteName, host, trace: TRACE });
+      caller.start({ role: 'caller', localName: 'alice', remoteName, host, ...(port !== undefined ? { port } : {}), trace: TRACE });
       const a = await caller.next();
       if (a.ev !== 'announced') throw new Error(`${path}: caller: ${JSON.stringify(a)}`);
       let answer = answers.get(path);
@@ -308,7 +312,7 @@ async function main(): Promise<void> {
         answers.set(path, answer);
         process.stderr.write(`gateway-setup: ${path}: alice calls ${remoteName}@${host}, bob answers ${name}@${at}\n`);
       }
-      callee.start({ role: 'callee', localName: 'bob', remoteName: answer.name, host: answer.host, trace: TRACE });
+      callee.start({ role: 'callee', localName: 'bob', remoteName: answer.name, host: answer.host, ...(port !== undefined ? { port } : {}), trace: TRACE });
       const [b, c] = await Promise.all([callee.next(), caller.next()]);
       if (b.ev !== 'established') throw new Error(`${path}: callee: ${JSON.stringify(b)}`);
       if (c.ev !== 'established') throw new Error(`${path}: caller: ${JSON.stringify(c)}`);
@@ -350,24 +354,35 @@ async function main(): Promise<void> {
     const gatewayTarget = mode === 'classical' ? FW_IN_ADDR : OUT_ADDR;
     const direct: number[] = [];
     const through: number[] = [];
+    const minimal: number[] = [];
     if (mode === 'classical') {
-      // The classical gateway only sees traffic addressed to fw, so it runs throughout and the two
-      // paths alternate call by call (fw's forward policy switched between calls, outside the timing):
-      // machine load drifts equally on both.
+      // The classical gateway only sees traffic addressed to fw, so it runs throughout and the paths
+      // alternate call by call (fw's forward policy switched between calls, outside the timing):
+      // machine load drifts equally on all. The third path is the reference proxy
+      // (bench/minimal-forwarder.ts) on fw's port MINIMAL_PORT: the same extra process hop with
+      // nothing else in it.
       await startGateway();
+      const fwd = lab.spawn('fw', [process.execPath, join(dirname(SELF), 'minimal-forwarder.js'), FW_IN_ADDR, FW_OUT_ADDR, OUT_ADDR, String(MINIMAL_PORT)]);
+      await waitUntil('minimal forwarder running', () => {
+        if (!fwd.running) throw new Error(`minimal forwarder exited: ${fwd.stderr}`);
+        return fwd.stdout.includes('minimal forwarder running');
+      }, 20_000, 50);
       // Warm-ups (not counted): see DEFAULT_WARMUP_CALLS.
       for (let i = 0; i < warmup; i++) {
         await setFw('route');
         await oneCall('direct', 'bob', OUT_ADDR);
         await setFw('drop');
         await oneCall('gateway', 'bob', gatewayTarget);
+        await oneCall('minimal', 'bob', FW_IN_ADDR, MINIMAL_PORT);
       }
       for (let i = 0; i < calls; i++) {
         await setFw('route');
         direct.push(await oneCall('direct', 'bob', OUT_ADDR));
         await setFw('drop');
         through.push(await oneCall('gateway', 'bob', gatewayTarget));
+        minimal.push(await oneCall('minimal', 'bob', FW_IN_ADDR, MINIMAL_PORT));
       }
+      await fwd.kill();
     } else {
       // The transparent gateway intercepts forwarded talk traffic: the direct series runs first,
       // without it, then the gateway series.
@@ -388,12 +403,17 @@ async function main(): Promise<void> {
     console.log(`gateway-setup (${mode}): call set-up (first control request -> TCP established, answer delay excluded), ${calls} calls each`);
     console.log(line('direct (fw routes)     ', direct));
     console.log(line(`through gateway (${mode})`, through));
+    if (minimal.length > 0) console.log(line('minimal forwarder (ref)  ', minimal));
     for (const [path, v] of segments) {
       console.log(`  ${path} breakdown, p50: caller LOOK_UP..invitation left ${fmt(median(v.map((x) => x[0])))} ms, callee LOOK_UP..TCP established ${fmt(median(v.map((x) => x[1])))} ms`);
       const st = [...(stepTimes.get(path) ?? new Map<string, number[]>())].map(([k, x]) => `${k} ${fmt(median(x))}`);
       console.log(`    p50 ms before each step: ${st.join(', ')}`);
     }
     console.log(`  ratio p50 gateway / direct: ${verdict(g / d, '<=', 1.2)}`);
+    if (minimal.length > 0) {
+      const m = median(minimal);
+      console.log(`  reference: minimal forwarder / direct ${fmt(m / d)} (the cost of any user-space hop here); gateway / minimal forwarder ${fmt(g / m)}`);
+    }
   } finally {
     for (const p of peers) p.kill();
     await lab.destroy();
