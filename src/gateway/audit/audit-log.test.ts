@@ -157,3 +157,26 @@ test('AuditLog: fsync is a group commit AUDIT_SYNC_DELAY_MS after the first unsy
   assert.equal(fs.readFileSync(file, 'utf8').trimEnd().split('\n').length, 21);
   fs.rmSync(path.dirname(file), { recursive: true });
 });
+
+test('AuditLog: a failing fsync is reported and retried with a doubling delay, never in a tight loop', async (t) => {
+  const file = tmpFile();
+  let calls = 0;
+  t.mock.method(fs, 'fsync', (_fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+    calls += 1;
+    const err = Object.assign(new Error('EIO'), { code: 'EIO' });
+    setImmediate(() => cb(calls <= 3 ? err : null));
+  });
+  const errors: string[] = [];
+  const log = AuditLog.open(file, { clock: new ManualClock(0), syncDelayMs: 0, onSyncError: (e) => errors.push(String(e.code)) });
+  const t0 = performance.now();
+  log.record({ event: 'requested', callId: 'c-1' });
+  await log.synced();
+  const waited = performance.now() - t0;
+  assert.deepEqual(errors, ['EIO', 'EIO', 'EIO']);
+  assert.equal(calls, 4, 'three failures, then the fourth fsync commits the record');
+  // Retries after 40, 80 and 160 ms (AUDIT_SYNC_DELAY_MS doubled per failure).
+  assert.ok(waited >= 7 * 2 * AUDIT_SYNC_DELAY_MS - 5, `synced after ${waited.toFixed(1)} ms`);
+  t.mock.restoreAll();
+  log.close();
+  fs.rmSync(path.dirname(file), { recursive: true });
+});

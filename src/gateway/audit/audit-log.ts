@@ -16,6 +16,8 @@
  *   the journal commit competed with the forwarded datagram for the CPU, on every control message
  *   of every call. A machine crash can therefore lose at most the records of the last
  *   AUDIT_SYNC_DELAY_MS plus one fsync; synced() lets a caller wait for stable storage when it must.
+ *   A failing fsync is reported (onSyncError) and retried, the delay doubling up to
+ *   AUDIT_SYNC_RETRY_MAX_MS, so a broken disk costs a bounded rate of retries and error lines.
  * - close() flushes synchronously (fsync) before closing.
  */
 import fs from 'node:fs';
@@ -27,6 +29,8 @@ import { AUDIT_MAX_LINE_BYTES, formatAuditLine } from './audit-record.js';
  * what a machine crash can lose, and what keeps fsync off the control messages' path.
  */
 export const AUDIT_SYNC_DELAY_MS = 20;
+/** Longest wait between fsync retries while fsync keeps failing (doubling from AUDIT_SYNC_DELAY_MS). */
+export const AUDIT_SYNC_RETRY_MAX_MS = 1_000;
 
 export type AuditEvent = 'requested' | 'refused' | 'rung' | 'connected' | 'ended';
 
@@ -57,6 +61,8 @@ export class AuditLog {
   /** The group-commit timer (armed while unsynced records wait for their fsync). */
   #syncTimer: NodeJS.Timeout | undefined;
   readonly #syncDelayMs: number;
+  /** fsyncs failed in a row (the retry delay doubles with each, up to AUDIT_SYNC_RETRY_MAX_MS). */
+  #syncFailures = 0;
   /** close() was called while an fsync was in flight: close the fd when it returns. */
   #closePending = false;
   readonly #waiters: { upTo: number; resolve: () => void }[] = [];
@@ -114,11 +120,15 @@ export class AuditLog {
   /** Arms the group commit (or syncs at once with syncDelayMs 0); one timer or fsync at a time. */
   #scheduleSync(): void {
     if (this.#syncTimer !== undefined || this.#syncing !== undefined) return;
-    if (this.#syncDelayMs === 0) return this.#startSync();
+    const delay =
+      this.#syncFailures === 0
+        ? this.#syncDelayMs
+        : Math.min(AUDIT_SYNC_RETRY_MAX_MS, Math.max(this.#syncDelayMs, AUDIT_SYNC_DELAY_MS) * 2 ** Math.min(this.#syncFailures, 16));
+    if (delay === 0) return this.#startSync();
     this.#syncTimer = setTimeout(() => {
       this.#syncTimer = undefined;
       this.#startSync();
-    }, this.#syncDelayMs);
+    }, delay);
   }
 
   #startSync(): void {
@@ -128,8 +138,13 @@ export class AuditLog {
     this.#syncing = upTo;
     fs.fsync(fd, (err) => {
       this.#syncing = undefined;
-      if (err !== null) this.#onSyncError?.(err);
-      else this.#synced = Math.max(this.#synced, upTo);
+      if (err !== null) {
+        this.#syncFailures += 1;
+        this.#onSyncError?.(err);
+      } else {
+        this.#syncFailures = 0;
+        this.#synced = Math.max(this.#synced, upTo);
+      }
       if (this.#closePending) return this.#closeNow();
       this.#wake();
       // Records written meanwhile: one more round commits them all.
