@@ -45,6 +45,7 @@ import { Command, Option } from 'commander';
 import type { LabProcess } from '../test/lab/lab.js';
 import { CallMachine, type CallEffect, type CallEvent, type Endpoint, type TimerName } from '../src/client/call-machine.js';
 import { ControlChannels } from '../src/client/io/control-channels.js';
+import { NTALK_PORT } from '../src/protocol/constants.js';
 import { requestTypeName } from '../src/protocol/talk-types.js';
 import { fmt, median, quantile, verdict, withTimeout } from './bench-util.js';
 
@@ -55,7 +56,6 @@ const SELF = fileURLToPath(import.meta.url);
  */
 const TRACE = process.env['TG_BENCH_TRACE'] === '1';
 const PREFIX = 'tgb';
-const NTALK_PORT = 518;
 /** Bound of one scripted call (each side). */
 const CALL_TIMEOUT_MS = 10_000;
 /**

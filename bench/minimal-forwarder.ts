@@ -23,14 +23,12 @@ import {
   encodeNtalkCtlMsg,
   encodeNtalkCtlResponse,
   NO_ADDR,
+  NTALK_PORT,
   RequestType,
   TALK_VERSION,
   type NtalkCtlMsg,
   type SockAddrIn,
 } from '../src/protocol/index.js';
-
-/** talkd's ntalk port, where the callee's daemon listens. */
-const NTALK_PORT = 518;
 
 async function bound(address: string, port: number): Promise<dgram.Socket> {
   const s = dgram.createSocket('udp4');

@@ -35,6 +35,7 @@ import {
   Answer,
   IMPOSSIBLE_ID,
   NO_ADDR,
+  NTALK_PORT,
   RequestType,
   TALK_VERSION,
   answerName,
@@ -56,7 +57,6 @@ const BLOCKS = Math.max(1, Math.min(Number(process.argv[2] ?? 3), 10));
 const CALLS = Math.max(1, Math.min(Number(process.argv[3] ?? 15), 100));
 const PREFIX = 'tgxb';
 const TABLE = `${PREFIX}_intercept`;
-const NTALK = 518;
 /** Bound on one control exchange (the netkit client's CTL_WAIT is 2 s; nothing here should be near it). */
 const CTL_TIMEOUT_MS = 2_000;
 /** Bound on one whole call. */
@@ -119,8 +119,8 @@ async function udpSocket(address: string): Promise<dgram.Socket> {
 async function caller(): Promise<void> {
   const remote = await udpSocket(IN_ADDR);
   const local = await udpSocket('127.0.0.1');
-  const daemon = { address: OUT_ADDR, port: NTALK };
-  const own = { address: '127.0.0.1', port: NTALK };
+  const daemon = { address: OUT_ADDR, port: NTALK_PORT };
+  const own = { address: '127.0.0.1', port: NTALK_PORT };
   for await (const line of createInterface({ input: process.stdin })) {
     const { n } = JSON.parse(line) as { n: number };
     try {
@@ -164,7 +164,7 @@ async function callee(): Promise<void> {
       const at = now();
       const r = await transact(
         sock,
-        { address: host, port: NTALK },
+        { address: host, port: NTALK_PORT },
         msg(RequestType.LOOK_UP, { ctlPort: sock.address().port, ctlAddress: OUT_ADDR, pid: 20_000 + n, lName: 'bob', rName: 'alice' }),
         RequestType.LOOK_UP,
       );
@@ -193,9 +193,9 @@ function exchanges(frames: readonly PcapFrame[], client: string, server: string)
   for (const f of frames) {
     const ip = f.ip;
     if (ip === undefined || ip.protocol !== 17) continue;
-    if (ip.src === client && ip.dst === server && ip.dport === NTALK && ip.payload.length >= 2) {
+    if (ip.src === client && ip.dst === server && ip.dport === NTALK_PORT && ip.payload.length >= 2) {
       pending.set(ip.sport ?? 0, { ms: f.ms, type: TYPE_NAMES[ip.payload[1] ?? 9] ?? 'other' });
-    } else if (ip.src === server && ip.dst === client && ip.sport === NTALK) {
+    } else if (ip.src === server && ip.dst === client && ip.sport === NTALK_PORT) {
       const p = pending.get(ip.dport ?? 0);
       if (p === undefined) continue;
       pending.delete(ip.dport ?? 0);
@@ -269,7 +269,7 @@ async function startGateway(lab: Lab, configPath: string): Promise<LabProcess> {
   while (Date.now() < deadline) {
     if (!p.running) throw new Error(`gateway exited: ${p.stderr}`);
     const r = await lab.exec('fw', ['nft', 'list', 'table', 'ip', TABLE], { check: false });
-    const faces = await lab.exec('fw', ['ss', '-H', '-uln', `sport = :${NTALK}`], { check: false });
+    const faces = await lab.exec('fw', ['ss', '-H', '-uln', `sport = :${NTALK_PORT}`], { check: false });
     if (r.code === 0 && faces.stdout.includes(FW_OUT_ADDR)) return p;
     await new Promise((res) => setTimeout(res, 50));
   }
