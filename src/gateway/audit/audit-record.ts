@@ -56,26 +56,11 @@ function sanitizeValue(v: unknown, depth: number): unknown {
 }
 
 /**
- * Builds the object written for one record: `ts`, `event`, `callId` first, then the other fields
- * sanitised. If the line would exceed AUDIT_MAX_LINE_BYTES, the largest extra fields are dropped
- * (listed under `truncated`) until it fits.
+ * The audit line for one record: JSON with `ts`, `event`, `callId` first, then the other fields
+ * sanitised, and a newline. If it would exceed AUDIT_MAX_LINE_BYTES, the largest extra fields are
+ * dropped (listed under `truncated`) until it fits.
  */
-export function sanitizeAuditRecord(
-  ts: string,
-  rec: { event: string; callId: string; [k: string]: unknown },
-): Record<string, unknown> {
-  return shapeAuditRecord(ts, rec).record;
-}
-
-/** The audit line (JSON and a newline, at most AUDIT_MAX_LINE_BYTES) for one record. */
 export function formatAuditLine(ts: string, rec: { event: string; callId: string; [k: string]: unknown }): string {
-  return `${shapeAuditRecord(ts, rec).json}\n`;
-}
-
-function shapeAuditRecord(
-  ts: string,
-  rec: { event: string; callId: string; [k: string]: unknown },
-): { record: Record<string, unknown>; json: string } {
   const { event, callId, ...rest } = rec;
   const extra = sanitizeValue(rest, 0) as Record<string, unknown>;
   delete extra['ts'];
@@ -83,7 +68,6 @@ function shapeAuditRecord(
   let json = JSON.stringify(out);
   // A UTF-16 code unit is at most 3 UTF-8 bytes: short lines skip the byte count.
   const fits = (): boolean => (json.length * 3 < AUDIT_MAX_LINE_BYTES ? true : Buffer.byteLength(json) + 1 <= AUDIT_MAX_LINE_BYTES);
-  if (fits()) return { record: out, json };
   const dropped: string[] = [];
   while (!fits()) {
     let biggest: string | undefined;
@@ -99,5 +83,5 @@ function shapeAuditRecord(
     out['truncated'] = dropped.slice(0, 8);
     json = JSON.stringify(out);
   }
-  return { record: out, json };
+  return `${json}\n`;
 }
