@@ -7,8 +7,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseToml, TomlError } from 'smol-toml';
-import { gatewayConfigSchema, normaliseGatewayConfig, type GatewayConfig } from './gateway-config.js';
-import { cidrContains, isLoopback } from '../gateway/ipv4-cidr.js';
+import { gatewayConfigSchema, normaliseGatewayConfig, type GatewayConfig, type PinholeModeConfig, type TransparentConfig } from './gateway-config.js';
+import { cidrContains, isLoopback } from '../shared/ipv4-cidr.js';
 
 export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; errors: string[] };
 
@@ -69,7 +69,6 @@ function crossCheck(c: GatewayConfig): string[] {
   }
   // With [middlebox] pcp the holes live on the remote middlebox: no local nftables to check.
   if (c.mode === 'pinhole' && c.middlebox === undefined) errors.push(...pinholeChecks(c));
-  if (c.middlebox !== undefined && c.mode !== 'pinhole') errors.push('middlebox: only with mode = "pinhole" (the holes are requested over PCP)');
   if (c.mode === 'transparent') errors.push(...transparentChecks(c));
   const relaySize = c.relay.ports.max - c.relay.ports.min + 1;
   for (const p of [c.ports.ntalk, c.ports.otalk]) {
@@ -83,7 +82,7 @@ function crossCheck(c: GatewayConfig): string[] {
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
 /** mode = "transparent": the interfaces interception applies to, and the privileges it keeps. */
-function transparentChecks(c: GatewayConfig): string[] {
+function transparentChecks(c: TransparentConfig): string[] {
   const errors: string[] = [];
   for (const [key, name] of [['inside.interface', c.inside.interface], ['outside.interface', c.outside.interface]] as const) {
     if (name === undefined) errors.push(`${key}: required with mode = "transparent" (the interface talk traffic is intercepted on)`);
@@ -92,17 +91,14 @@ function transparentChecks(c: GatewayConfig): string[] {
   if (c.inside.interface !== undefined && c.inside.interface === c.outside.interface) {
     errors.push('outside.interface: must differ from inside.interface');
   }
-  if (c.privileges !== undefined) {
-    errors.push('privileges: not with mode = "transparent" (it sends from foreign addresses and removes its nft table on exit, both need CAP_NET_ADMIN)');
-  }
-  const tp = c.transparent?.port;
-  if (tp !== undefined && tp >= c.relay.ports.min && tp <= c.relay.ports.max) errors.push(`transparent.port: ${tp} lies in relay.ports`);
-  if (tp !== undefined && (tp === c.ports.ntalk || tp === c.ports.otalk)) errors.push(`transparent.port: ${tp} is a control port`);
+  const tp = c.transparent.port;
+  if (tp >= c.relay.ports.min && tp <= c.relay.ports.max) errors.push(`transparent.port: ${tp} lies in relay.ports`);
+  if (tp === c.ports.ntalk || tp === c.ports.otalk) errors.push(`transparent.port: ${tp} is a control port`);
   return errors;
 }
 
 /** mode = "pinhole": its nftables rules name both interfaces; its ports avoid the control ports. */
-function pinholeChecks(c: GatewayConfig): string[] {
+function pinholeChecks(c: PinholeModeConfig): string[] {
   const errors: string[] = [];
   for (const [key, name] of [['inside.interface', c.inside.interface], ['outside.interface', c.outside.interface]] as const) {
     if (name === undefined) errors.push(`${key}: required with mode = "pinhole" (the holes' rules name it)`);
@@ -112,15 +108,10 @@ function pinholeChecks(c: GatewayConfig): string[] {
     errors.push('outside.interface: must differ from inside.interface');
   }
   const p = c.pinhole;
-  if (p !== undefined) {
-    for (const port of [c.ports.ntalk, c.ports.otalk]) {
-      if (port >= p.ports.min && port <= p.ports.max) errors.push(`pinhole.ports: overlaps the control port ${port}`);
-    }
-    if (p.ports.min < 1024) errors.push('pinhole.ports: must be >= 1024 (ports below are refused, as ftp-proxy does)');
+  for (const port of [c.ports.ntalk, c.ports.otalk]) {
+    if (port >= p.ports.min && port <= p.ports.max) errors.push(`pinhole.ports: overlaps the control port ${port}`);
   }
-  if (c.privileges !== undefined) {
-    errors.push('privileges: not with mode = "pinhole" (it runs nft and conntrack for every call, both need CAP_NET_ADMIN)');
-  }
+  if (p.ports.min < 1024) errors.push('pinhole.ports: must be >= 1024 (ports below are refused, as ftp-proxy does)');
   return errors;
 }
 

@@ -27,7 +27,7 @@ import { Answer, answerName, NO_ADDR, RequestType, requestTypeName, type CtlMsg,
 import { sanitizeText, isPrintableName } from '../../shared/sanitize.js';
 import type { Clock } from '../../shared/clock.js';
 import type { CallState, GatewayCallStatus, GatewayStatus } from '../gateway-status.js';
-import { cidrContains, isLoopback } from '../ipv4-cidr.js';
+import { cidrContains, isLoopback } from '../../shared/ipv4-cidr.js';
 import { evaluatePolicy } from '../policy.js';
 import { ClassicalRouter, type CallRouter } from './call-router.js';
 import {
