@@ -98,6 +98,8 @@ export class GatewayRuntime {
   readonly #metrics: GatewayMetrics;
   readonly #core: GatewaySessions;
   readonly #opts: GatewayRuntimeOptions;
+  /** What the data path reports into the core (a data path living elsewhere reports here too). */
+  readonly dataPathEvents: DataPathEvents;
   /** The mode's data path (relay, local holes, holes over PCP, ...). */
   readonly #dataPath: DataPath;
   readonly #faces = new Map<Key, dgram.Socket>();
@@ -122,11 +124,11 @@ export class GatewayRuntime {
     this.#registry = opts.registry ?? new Registry();
     this.#metrics = createGatewayMetrics(this.#registry);
     this.#core = new GatewaySessions({ config: opts.config, clock: opts.clock });
-    const events: DataPathEvents = {
+    const events: DataPathEvents = (this.dataPathEvents = {
       onConnected: (callId, info) => this.#feed({ kind: 'dataPathConnected', callId, peer: info.peer, target: info.target }),
       onEnded: (callId, info) => this.#feed({ kind: 'dataPathEnded', callId, ...info }),
       onRefusedConnection: (callId, from) => this.#feed({ kind: 'dataPathRefused', callId, from }),
-    };
+    });
     const ctx: DataPathContext = {
       clock: opts.clock,
       logger: opts.logger,
@@ -486,9 +488,11 @@ async function bindUdp(address: string, port: number, fd?: number): Promise<dgra
   const failed = once(s, 'error').then(([err]) => {
     throw err;
   });
+  // Registered before bind(): adopting an fd emits 'listening' synchronously.
+  const listening = once(s, 'listening');
   if (fd !== undefined) s.bind({ fd });
   else s.bind(port, address);
-  await Promise.race([once(s, 'listening'), failed]);
+  await Promise.race([listening, failed]);
   s.removeAllListeners('error');
   try {
     s.setRecvBufferSize(CONTROL_RECV_BUFFER_BYTES);

@@ -228,17 +228,12 @@ export class PinholeDataPath implements DataPath {
   }
 
   /**
-   * Removes every hole that still rings (its worker died: nobody will ever announce or end those
-   * calls); connected calls keep flowing in the kernel and are still watched. Returns their ids.
+   * Ends every call (its worker died: nobody would ever announce, end or audit them): holes removed,
+   * connected calls' flows deleted. Returns their ids. The data path itself keeps running.
    */
-  closeRinging(): string[] {
-    const ids: string[] = [];
-    for (const [id, h] of this.#holes) {
-      if (h.state !== 'ringing') continue;
-      ids.push(id);
-      this.#holes.delete(id);
-      void this.#remove(h, 'closed');
-    }
+  closeAll(): string[] {
+    const ids = [...this.#holes.keys()];
+    for (const id of ids) this.close(id);
     return ids;
   }
 
