@@ -3,8 +3,8 @@
  * fills it first: 80 ANNOUNCEs from one address at 15/s, under the per-source rate, took all 64
  * `max_calls` slots and rang the callee 64 times. A new call is admitted only when
  *   - the table has room (`max_calls`),
- *   - its caller's side stays below max_calls minus what the other side is still owed of its
- *     reserve (`side_reserve`: each side can always reach that share, whatever the other does),
+ *   - the free slots left after it still cover what the other side is owed of its reserve
+ *     (`side_reserve`: each side can always reach that share of the table, whatever the other does),
  *   - its caller address holds fewer than `calls_per_source` live calls,
  *   - an outside caller's network (`network_prefix` bits) holds fewer than `calls_per_network`,
  *   - its callee is rung by fewer than `pending_per_callee` distinct pending calls.
@@ -80,9 +80,10 @@ export class CallTableShares {
   admit(claim: ShareClaim): ShareRefusal | undefined {
     const l = this.#limits;
     if (this.#entries.size >= l.maxCalls) return 'table_full';
+    // After this call, the free slots must still cover what the other side is owed of its reserve.
     const other: Side = claim.side === 'inside' ? 'outside' : 'inside';
     const owed = Math.max(0, Math.ceil(l.sideReserve * l.maxCalls) - this.#bySide[other]);
-    if (this.#bySide[claim.side] >= l.maxCalls - owed) return 'side_share';
+    if (this.#entries.size + 1 + owed > l.maxCalls) return 'side_share';
     if ((this.#bySource.get(claim.source) ?? 0) >= l.callsPerSource) return 'source_share';
     const network = this.#networkOf(claim);
     if (network !== undefined && (this.#byNetwork.get(network) ?? 0) >= l.callsPerNetwork) return 'network_share';
