@@ -283,6 +283,16 @@ test('guard: a resend of a re-announce is a duplicate, and resends while one is 
   assert.equal(only(fx, 'request').length, 0, 'its resend after the answer rings nobody');
 });
 
+test("guard: a resend of a re-announce whose id lies above the gateway's next id (its counter wrapped) is still a duplicate", () => {
+  const c = new Core();
+  const { clientId } = ring(c);
+  const high = clientId + 1000;
+  assert.equal(only(c.feed({ kind: 'request', ingress: ALICE, request: announce({ id: high }) }), 'request').length, 1);
+  const fx = c.feed({ kind: 'response', side: 'outside', source: BOBS_DAEMON, response: daemonAnswer(Answer.SUCCESS, 9) });
+  assert.ok((only(fx, 'reply')[0]?.response.msg.id ?? 0) < high, 'the new id is below the re-announce id');
+  assert.equal(only(c.feed({ kind: 'request', ingress: ALICE, request: announce({ id: high }) }), 'request').length, 0, 'its resend rings nobody');
+});
+
 // ------------------------------------------------------------------ the gateway as a client
 
 test("guard: a daemon response from the wrong port, of the wrong type or protocol does not advance the call", () => {
@@ -294,9 +304,11 @@ test("guard: a daemon response from the wrong port, of the wrong type or protoco
     { kind: 'response', side: 'outside', source: { address: '198.51.100.2', port: 5555 }, response: daemonAnswer(Answer.SUCCESS, 5) },
     { kind: 'response', side: 'outside', source: BOBS_DAEMON, response: daemonAnswer(Answer.SUCCESS, 5, RequestType.LOOK_UP) },
     { kind: 'response', side: 'outside', source: { address: '198.51.100.2', port: 517 }, response: { protocol: 'otalk', msg: { byteOrder: 'big', layout: 'padded', type: RequestType.ANNOUNCE, answer: 0, id: 5, addr: NO_ADDR } } },
+    // otalk and ntalk answers are both 24 bytes: one decoded as otalk from the ntalk port is not the answer either.
+    { kind: 'response', side: 'outside', source: BOBS_DAEMON, response: { protocol: 'otalk', msg: { byteOrder: 'big', layout: 'padded', type: RequestType.ANNOUNCE, answer: 0, id: 5, addr: NO_ADDR } } },
   ];
   for (const b of bad) assert.deepEqual(answers(c.feed(b)), [], JSON.stringify(b));
-  assert.equal(c.gw.status().counters['dropped_unmatched_response'], 3);
+  assert.equal(c.gw.status().counters['dropped_unmatched_response'], 4);
   assert.equal(c.gw.status().calls[0]?.state, 'announcing');
 });
 
