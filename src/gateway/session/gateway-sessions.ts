@@ -4,7 +4,10 @@
  * path result, a clock tick) into {@link Effect}s for the adapters.
  *
  * A call, for both directions (caller side C, callee side K = the other side):
- *   1. caller's ANNOUNCE arrives on C → checks (rate, spoofing, names, addr) → route (directory or
+ *   1. caller's ANNOUNCE arrives on C → checks (rate, spoofing, names) → fair shares of the call
+ *      table (call-table-shares.ts: per source, per outside network, per side, per callee; another
+ *      ANNOUNCE from an address for a callee it already rings is a repeat of that call) → checks
+ *      (addr) → route (directory or
  *      user%host) → resolve the callee host in K's name context → policy → open a data path on K
  *      (listener for the callee host only, connecting onward to the caller's rendezvous addr) →
  *      ANNOUNCE to the callee's daemon from the gateway's K address (ntalk probed, otalk fallback),
@@ -15,7 +18,8 @@
  *   3. callee's LOOK_UP arrives on K (l_name = callee, r_name = the presented caller name), from the
  *      callee host → SUCCESS, addr = the data path. The callee connects, the data path connects to
  *      the caller, whose accept() returns.
- *   4. caller's DELETE(id) → DELETE(daemon id) to the callee's daemon; a call still ringing (never
+ *   4. caller's DELETE(id) → DELETE(daemon id, addr = the data path as in the ANNOUNCE: talkd answers
+ *      BADADDR to any other family) to the callee's daemon; a call still ringing (never
  *      looked up) ends; an answered one keeps its data path. Callee's DELETE(lookup id) (its
  *      ECONNREFUSED path) ends the call.
  * A policy refusal, an unknown name or a missing data path is answered before anything is sent to
