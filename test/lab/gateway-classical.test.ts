@@ -259,14 +259,14 @@ describe('talkgate gateway (classical) between real talk peers, forward policy d
     assert.equal(answerName(decodeNtalkCtlResponse(res.replies[0]?.bytes ?? Buffer.alloc(0)).answer), 'NOT_HERE', `${kind}: no invitation left`);
   };
 
-  test("issue 13: the gateway's DELETE carries an AF_INET addr; netkit and inetutils talkd answer SUCCESS and keep no invitation", async () => {
-    await deleteLeavesNoInvitation('netkit');
+  test("issue 13: the gateway's DELETE carries an AF_INET addr; inetutils and netkit talkd answer SUCCESS and keep no invitation", async () => {
     await daemons.use('out', { kind: 'inetutils' });
     try {
       await deleteLeavesNoInvitation('inetutils');
     } finally {
       await daemons.use('out', { kind: 'netkit' });
     }
+    await deleteLeavesNoInvitation('netkit');
   });
 
   test('outbound through the directory (talk bob@10.1.0.1), inetutils client on the inside', async () => {
