@@ -47,6 +47,28 @@ export const DEFAULT_RATE_BURST = 40;
 export const DEFAULT_GLOBAL_RATE_PER_SECOND = 50;
 /** Default global new-call burst (token bucket size), per side. */
 export const DEFAULT_GLOBAL_RATE_BURST = 100;
+/**
+ * Fair shares of the call table (issue 18: 80 ANNOUNCEs from one address at 15/s, under the
+ * per-source rate, took all 64 `max_calls` slots). Default live calls whose caller is one source
+ * address: a multi-user inside host still has room, one flooding address holds 1/16 of the table.
+ */
+export const DEFAULT_CALLS_PER_SOURCE = 16;
+/** Default live calls whose outside caller lies in one outside network of `network_prefix` bits (a quarter of the table). */
+export const DEFAULT_CALLS_PER_NETWORK = 64;
+/** Default prefix length grouping outside callers into one network (an IPv4 /24, the usual smallest routed block). */
+export const DEFAULT_NETWORK_PREFIX = 24;
+/**
+ * Default distinct pending (not yet connected) calls that may ring one callee at once. A person
+ * answers one call at a time; four leaves room for a few genuine callers while a flood of distinct
+ * callers rings a terminal at most four times (one pending call per caller address and callee).
+ */
+export const DEFAULT_PENDING_PER_CALLEE = 4;
+/**
+ * Default share of `max_calls` kept for each side's callers whatever the other side does, so an
+ * outside flood cannot starve the inside's outbound calls nor the reverse (a side may use more
+ * while the other side leaves its share unused).
+ */
+export const DEFAULT_SIDE_RESERVE = 0.25;
 /** Upper bound on configured concurrent calls (the call table is bounded by it). */
 export const MAX_CONFIGURABLE_CALLS = 100_000;
 
@@ -155,6 +177,15 @@ const commonSchema = {
       burst: z.number().int().min(1).max(1_000_000).default(DEFAULT_RATE_BURST),
       global_rate: z.number().positive().max(1_000_000).default(DEFAULT_GLOBAL_RATE_PER_SECOND),
       global_burst: z.number().int().min(1).max(1_000_000).default(DEFAULT_GLOBAL_RATE_BURST),
+      /** Live calls whose caller is one source address. */
+      calls_per_source: z.number().int().min(1).max(MAX_CONFIGURABLE_CALLS).default(DEFAULT_CALLS_PER_SOURCE),
+      /** Live calls whose outside caller lies in one network of `network_prefix` bits. */
+      calls_per_network: z.number().int().min(1).max(MAX_CONFIGURABLE_CALLS).default(DEFAULT_CALLS_PER_NETWORK),
+      network_prefix: z.number().int().min(8).max(32).default(DEFAULT_NETWORK_PREFIX),
+      /** Distinct pending calls ringing one callee at once. */
+      pending_per_callee: z.number().int().min(1).max(MAX_CONFIGURABLE_CALLS).default(DEFAULT_PENDING_PER_CALLEE),
+      /** Share of max_calls (0 to 0.5) each side's callers can always get. */
+      side_reserve: z.number().min(0).max(0.5).default(DEFAULT_SIDE_RESERVE),
     })
     .prefault({}),
   audit: z.strictObject({ file: z.string().min(1) }).optional(),
@@ -255,6 +286,12 @@ export interface GatewayCommonConfig {
     /** Global new-call requests per second, per side (any source). */
     readonly globalRatePerSecond: number;
     readonly globalBurst: number;
+    /** Fair shares of the call table (src/gateway/session/call-table-shares.ts). */
+    readonly callsPerSource: number;
+    readonly callsPerNetwork: number;
+    readonly networkPrefix: number;
+    readonly pendingPerCallee: number;
+    readonly sideReserve: number;
   };
   readonly audit?: { readonly file: string };
   /** undefined when `listen = "off"`. */
@@ -331,6 +368,11 @@ export function normaliseGatewayConfig(raw: RawGatewayConfig): GatewayConfig {
       burst: raw.limits.burst,
       globalRatePerSecond: raw.limits.global_rate,
       globalBurst: raw.limits.global_burst,
+      callsPerSource: raw.limits.calls_per_source,
+      callsPerNetwork: raw.limits.calls_per_network,
+      networkPrefix: raw.limits.network_prefix,
+      pendingPerCallee: raw.limits.pending_per_callee,
+      sideReserve: raw.limits.side_reserve,
     },
     ...(raw.audit !== undefined ? { audit: { file: raw.audit.file } } : {}),
     ...(adminMatch ? { admin: { host: adminMatch[1] as string, port: Number(adminMatch[2]) } } : {}),
