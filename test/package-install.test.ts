@@ -6,8 +6,9 @@
  * files stand for the inside and outside hosts, the installed gateway runs the bundled default
  * configuration, and an inside caller's ANNOUNCE to bob crosses the gateway to the outside daemon,
  * which rings bob and answers SUCCESS back through the gateway. The full tty call (two clients in
- * tmux) is test/gateway-demo.test.ts; here the ports of the default are moved by +10000 so both
- * tests can run at the same time. Everything is on loopback; the temporary directory is removed.
+ * tmux) is test/gateway-demo.test.ts; here the ports of the default are moved by +20000, clear of
+ * that test's (the default's) and of src/cli/gateway-command.test.ts's (15517-17518), so the three
+ * can run at the same time. Everything is on loopback; the temporary directory is removed.
  *
  * `npm pack --ignore-scripts`: the "prepare" script would rebuild dist/ under the feet of the
  * other tests running in parallel; dist/ is already built when the suite runs.
@@ -17,6 +18,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from './lab/peers.js';
@@ -30,8 +32,10 @@ import { USER_PROCESS } from '../src/daemon/user-lookup.js';
 
 /** Bound on `npm pack` and `npm install -g` (offline from the npm cache `npm ci` filled). */
 const NPM_TIMEOUT_MS = 60_000;
-/** The default configuration's ports, and where this test moves them (+10000). */
-const PORT_SHIFT = 10_000;
+/** Bound on waiting for the servers to exit after SIGTERM, then after SIGKILL. */
+const STOP_WAIT_MS = 3_000;
+/** The default configuration's ports, and where this test moves them (+20000). */
+const PORT_SHIFT = 20_000;
 const DEFAULT_PORTS = [5517, 5518, 6517, 6518, 7517, 7518, 9518] as const;
 /** A packed file that is a test, a test helper or a benchmark. */
 const NOT_SHIPPED = /(^|\/)(test|bench|testing|fixtures)\/|\.test\.(js|ts|d\.ts|js\.map)$/;
@@ -76,11 +80,16 @@ test('the packed tarball installs with npm install -g, ships no test or bench fi
   const servers: ChildProcess[] = [];
   const logs: string[] = [];
   const sockets: (Socket | Server)[] = [];
+  const alive = (): ChildProcess[] => servers.filter((p) => p.exitCode === null && p.signalCode === null);
+  // Waits (bounded) until every server has exited and released its ports, so that a run right
+  // after this one finds them free.
+  const reaped = (ms: number): Promise<unknown> => Promise.race([Promise.all(alive().map((p) => once(p, 'exit'))), sleep(ms)]);
   t.after(async () => {
     for (const s of sockets) s.close();
-    for (const p of servers) if (p.exitCode === null) p.kill('SIGTERM');
-    await sleep(200);
-    for (const p of servers) if (p.exitCode === null) p.kill('SIGKILL');
+    for (const p of alive()) p.kill('SIGTERM');
+    await reaped(STOP_WAIT_MS);
+    for (const p of alive()) p.kill('SIGKILL');
+    await reaped(STOP_WAIT_MS);
     rmSync(dir, { recursive: true, force: true });
   });
 
