@@ -12,7 +12,7 @@
  * a callee that address already rings as a repeat of that call ({@link CallTableShares.pendingCall}),
  * never as a new ring. Pure bookkeeping: no clock, no I/O; the core adds, settles and removes calls.
  */
-import { ipv4ToInt } from '../ipv4-cidr.js';
+import { ipv4ToInt } from '../../shared/ipv4-cidr.js';
 import type { Side } from './session-types.js';
 
 /** Why a new call was refused a slot (typed code; {@link SHARE_REFUSAL_MESSAGES} has the text). */
