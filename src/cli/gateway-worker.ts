@@ -24,8 +24,9 @@ let runtime: GatewayRuntime | undefined;
 // Signals are the privileged process's to handle (a terminal's ^C reaches the whole group).
 for (const sig of ['SIGINT', 'SIGHUP'] as const) process.on(sig, () => undefined);
 process.on('SIGTERM', () => void shutdown(0));
-// The privileged process is gone: nothing may run without it.
-process.on('disconnect', () => void shutdown(0));
+// The privileged process is gone (killed): nothing may run without it. Exit at once, so the
+// sockets are free for its successor; audit records are already written (write(2) per record).
+process.on('disconnect', () => process.exit(0));
 
 async function shutdown(code: number): Promise<void> {
   await runtime?.stop().catch(() => undefined);

@@ -11,6 +11,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { assertPrivilegeSeparated } from './privsep-check.js';
 import { join } from 'node:path';
 import { labSkip } from './prereq.js';
 import { threeHosts, IN_ADDR, FW_IN_ADDR, FW_OUT_ADDR, OUT_ADDR, OUT2_ADDR, INSIDE_IF, OUTSIDE_IF } from './topologies.js';
@@ -186,10 +187,10 @@ describe('talkgate gateway (classical) between real talk peers, forward policy d
     process.stderr.write(`gateway classical lab: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   });
 
-  test('started as root, the gateway binds 517/518 on both faces and then runs as nobody', async () => {
-    const pid = gw.pid as number;
-    const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    assert.equal(uid, (await lab.exec('fw', ['id', '-u', 'nobody'])).stdout.trim(), 'real uid after the drop');
+  test('started as root, the gateway binds 517/518 on both faces; the worker owning them runs as nobody with no capability', async () => {
+    const worker = await assertPrivilegeSeparated(lab, 'fw', configPath);
+    const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${worker}/status`, 'utf8'))?.[1];
+    assert.equal(uid, (await lab.exec('fw', ['id', '-u', 'nobody'])).stdout.trim(), 'real uid of the worker');
     const udp = (await lab.exec('fw', ['ss', '-H', '-uln'])).stdout;
     for (const a of [FW_IN_ADDR, FW_OUT_ADDR]) for (const p of [517, 518]) assert.match(udp, new RegExp(`${a.replace(/\./g, '\\.')}:${p}\\s`));
   });

@@ -1,7 +1,7 @@
 /**
  * The privileged side's check of every worker request against the configuration (pure): holes
  * only for the configured faces, an inside party only inside the inside networks, an outside peer
- * never an inside address, deadlines within the hole timeout; datagrams from foreign addresses only
+ * never an inside address (a hole's life is the configured hole_timeout, whatever the worker asks); datagrams from foreign addresses only
  * between one inside and one outside address, of a talk control message's size. The table, the
  * external ports and the marks are never the worker's to choose: the privileged side picks them.
  */
@@ -46,7 +46,6 @@ export function checkHoleRequest(c: GatewayConfig, r: DataPathRequest): CheckRes
   if (!unicastElsewhere(c, r.target.address) || targetInside === (r.listenSide === 'inside')) {
     return refuse('target-side', `target ${r.target.address} is not a host on the other side`);
   }
-  if (r.acceptDeadlineMs > c.pinhole.holeTimeoutSeconds * 1000) return refuse('deadline', `deadline ${r.acceptDeadlineMs} ms exceeds the hole timeout`);
   return OK;
 }
 

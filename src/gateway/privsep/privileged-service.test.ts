@@ -108,7 +108,7 @@ test('PrivilegedService refuses, and logs, a hole the configuration does not all
     [{ id: 2, op: 'open', request: { ...valid, target: { address: '198.51.100.9', port: 1 } } }, 'target-side'],
     [{ id: 3, op: 'open', request: { ...valid, listenAddress: '198.51.100.2' } }, 'listen-address'],
     [{ id: 4, op: 'open', request: { ...valid, bindAddress: '10.1.0.2' } }, 'bind-address'],
-    [{ id: 5, op: 'open', request: { ...valid, acceptDeadlineMs: 61_000 } }, 'deadline'],
+    [{ id: 5, op: 'open', request: { ...valid, acceptDeadlineMs: 25 * 3600 * 1000 } }, 'malformed'],
     [{ id: 6, op: 'open', request: { ...valid, table: 'filter' } }, 'malformed'], // the worker never names a table
     [{ id: 7, op: 'open', request: { ...valid, externalPort: 22 } }, 'malformed'], // nor a port
     [{ id: 8, op: 'open', request: { ...valid, expectedPeer: '127.0.0.1' } }, 'peer-side'],

@@ -56,7 +56,6 @@ export type PrivilegedRefusal =
   | 'bind-address'
   | 'peer-side'
   | 'target-side'
-  | 'deadline'
   | 'unknown-call'
   | 'datagram-size'
   | 'send-sides'
