@@ -182,7 +182,7 @@ test('fair shares: 200 ANNOUNCEs from one address on either face neither block a
     return logs.join('').includes('gateway running');
   }, 15_000, 50);
 
-  const env = ['env', '-i', `HOME=${dir}`, 'PATH=/usr/local/bin:/usr/bin:/bin', 'TERM=xterm', 'LANG=C.UTF-8', 'PS1=$ ', 'bash', '--norc', '--noprofile', '-i'];
+  const env = ['env', '-i', `HOME=${dir}`, 'HISTFILE=/dev/null', 'PATH=/usr/local/bin:/usr/bin:/bin', 'TERM=xterm', 'LANG=C.UTF-8', 'PS1=$ ', 'bash', '--norc', '--noprofile', '-i'];
   await tmux('new-session', '-d', '-s', 'shares', '-x', '100', '-y', '30', '-c', root, ...env);
   await tmux('set-option', '-g', 'history-limit', '20000');
   // a: alice (inside), b: bob (outside); xi / xo: three more users per side the attacker can ring.
