@@ -18,6 +18,9 @@ interface Def {
   readonly innerType?: { readonly _zod: { readonly def: Def } };
   readonly element?: { readonly _zod: { readonly def: Def } };
   readonly in?: { readonly _zod: { readonly def: Def } };
+  readonly out?: { readonly _zod: { readonly def: Def } };
+  /** A union's variants (the gateway schema is a discriminated union on `mode`). */
+  readonly options?: readonly { readonly _zod: { readonly def: Def } }[];
 }
 interface Key {
   /** Dotted path, e.g. `pinhole.hole_timeout` (array elements add no segment). */
@@ -31,9 +34,18 @@ interface Key {
 /** Every key under a schema: objects recurse; defaults, optionals, arrays and pipes unwrap. */
 function schemaKeys(def: Def, prefix = '', out: Key[] = []): Key[] {
   const unwrap = def.innerType ?? def.element ?? def.in;
-  if (def.type === 'object') {
+  if (def.type === 'union') {
+    for (const o of def.options ?? []) schemaKeys(o._zod.def, prefix, out);
+  } else if (def.type === 'pipe' && def.out !== undefined && def.in?._zod.def.type === 'transform') {
+    // z.preprocess(): the keys are those of the schema the transform feeds.
+    schemaKeys(def.out._zod.def, prefix, out);
+  } else if (def.type === 'object') {
     for (const [name, child] of Object.entries(def.shape ?? {})) {
       const path = `${prefix}${name}`;
+      if (out.some((k) => k.path === path)) {
+        schemaKeys(child._zod.def, `${path}.`, []);
+        continue;
+      }
       const inner = innermost(child._zod.def);
       out.push({ path, leaf: inner.type !== 'object', record: inner.type === 'record' });
       schemaKeys(child._zod.def, `${path}.`, out);
