@@ -1,17 +1,13 @@
 /**
  * Adapter: the middlebox's UDP server (PCP + NAT-PMP on the inside address only) driving
- * nftables through src/firewall. Requests are processed one at a time, so each answer reflects
+ * nftables through its {@link MiddleboxFirewall} (local, or the privileged process's). Requests are processed one at a time, so each answer reflects
  * a committed (or refused) nft transaction.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import type { Clock } from '../shared/clock.js';
-import { renderCloseHole, renderOpenHole, type HoleSpec } from '../firewall/nft-hole.js';
-import { nftExistingNames, renderRemoveTable, renderReplaceTable, type NftBatch, type NftCommand, type NftTableSpec } from '../firewall/nft-ruleset.js';
-import type { NftBackend } from '../firewall/nft-runner.js';
-
-/** What the server needs from nftables: NftRunner (`nft -j` per batch) or NftLibraryRunner (in process). */
-export type NftPort = Pick<NftBackend, 'apply' | 'listTable'>;
-import { MiddleboxCore, type FirewallOp, type MiddleboxConfig } from './middlebox-core.js';
+import type { HoleSpec } from '../firewall/nft-hole.js';
+import { MiddleboxCore, type MiddleboxConfig } from './middlebox-core.js';
+import type { MiddleboxFirewall } from './middlebox-firewall.js';
 import { NATPMP_VERSION, PCP_ANNOUNCE_GROUP4, PCP_CLIENT_PORT, PCP_MAX_MESSAGE } from './pcp-constants.js';
 
 /** Bound on datagrams waiting for the serial processor (beyond: dropped, counted). */
@@ -21,8 +17,10 @@ export interface PcpServerOptions {
   readonly listenAddress: string;
   readonly listenPort: number;
   readonly core: MiddleboxConfig;
-  readonly table: NftTableSpec;
-  readonly nft: NftPort;
+  /** Our nftables state: local, or through the privileged process (src/pcp/privsep/). */
+  readonly firewall: MiddleboxFirewall;
+  /** An inherited, already bound socket to serve on (privilege separation). */
+  readonly fd?: number;
   readonly clock: Clock;
   readonly log: (line: string) => void;
   /** Multicast an ANNOUNCE on start (RFC 6887 §14.1.3). */
@@ -34,16 +32,6 @@ export interface PcpServerStats {
   answered: number;
   dropped: number;
   nftFailures: number;
-}
-
-export function renderOps(spec: NftTableSpec, ops: readonly FirewallOp[]): NftBatch {
-  const cmds: NftCommand[] = [];
-  for (const op of ops) {
-    if (op.kind === 'open') cmds.push(...renderOpenHole(spec, op.hole).nftables);
-    else if (op.kind === 'close') cmds.push(...renderCloseHole(spec, op.hole).nftables);
-    else cmds.push(...renderCloseHole(spec, op.old).nftables, ...renderOpenHole(spec, op.hole).nftables);
-  }
-  return { nftables: cmds };
 }
 
 export class PcpServer {
@@ -63,15 +51,7 @@ export class PcpServer {
 
   /** Replaces our nftables state (nothing from a previous process survives) and restarts the epoch. */
   async replaceTable(): Promise<void> {
-    const spec = this.#o.table;
-    let existing = new Set<string>();
-    if (spec.deployment === 'admin') {
-      const l = await this.#o.nft.listTable(spec.family, spec.table);
-      if (!l.ok) throw new Error(`nft list table ${spec.table}: ${l.failure}: ${l.message}`);
-      existing = nftExistingNames(spec, l.stdout);
-    }
-    const r = await this.#o.nft.apply(renderReplaceTable(spec, existing));
-    if (!r.ok) throw new Error(`nft table replace failed (${r.failure}): ${r.message}`);
+    await this.#o.firewall.replaceTable();
     this.core.resetState();
   }
 
@@ -91,10 +71,12 @@ export class PcpServer {
     sock.on('error', (e) => this.#o.log(`socket error: ${e.message}`));
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
-      sock.bind(this.#o.listenPort, this.#o.listenAddress, () => {
+      const bound = (): void => {
         sock.off('error', reject);
         resolve();
-      });
+      };
+      if (this.#o.fd !== undefined) sock.bind({ fd: this.#o.fd }, bound);
+      else sock.bind(this.#o.listenPort, this.#o.listenAddress, bound);
     });
     this.#o.log(`listening on ${this.#o.listenAddress}:${this.#o.listenPort} (PCP + NAT-PMP), epoch restarted`);
     if (this.#o.announce) {
@@ -134,7 +116,7 @@ export class PcpServer {
           log = action.log;
           break;
         }
-        const r = action.ops.length === 0 ? ({ ok: true } as const) : await this.#o.nft.apply(renderOps(this.#o.table, action.ops));
+        const r = action.ops.length === 0 ? ({ ok: true } as const) : await this.#o.firewall.apply(action.ops);
         const now = this.#o.clock.now();
         if (r.ok) {
           reply = action.commit(now);
@@ -165,9 +147,8 @@ export class PcpServer {
   }
 
   /** True when our table (not just one element) is gone. */
-  async #tableLost(): Promise<boolean> {
-    const l = await this.#o.nft.listTable(this.#o.table.family, this.#o.table.table);
-    return !l.ok && l.failure === 'no-such-element';
+  #tableLost(): Promise<boolean> {
+    return this.#o.firewall.tableLost();
   }
 
   /** Our table vanished under us: replace it, forget mappings, restart the epoch, announce. */
@@ -194,7 +175,7 @@ export class PcpServer {
   async #expire(): Promise<void> {
     const holes: HoleSpec[] = this.core.expire();
     if (holes.length > 0) {
-      const r = await this.#o.nft.apply(renderOps(this.#o.table, holes.map((hole) => ({ kind: 'close' as const, hole }))));
+      const r = await this.#o.firewall.apply(holes.map((hole) => ({ kind: 'close' as const, hole })));
       this.#o.log(`expired ${holes.length} mapping(s)${r.ok ? '' : ` (nft close: ${r.failure})`}`);
     }
     this.#schedule();
@@ -207,7 +188,7 @@ export class PcpServer {
     const sock = this.#socket;
     this.#socket = null;
     if (sock !== null) await new Promise<void>((resolve) => sock.close(() => resolve()));
-    const r = await this.#o.nft.apply(renderRemoveTable(this.#o.table));
+    const r = await this.#o.firewall.removeTable();
     this.#o.log(r.ok ? 'rules removed' : `rule removal failed (${r.failure}): ${r.message.split('\n')[0] ?? ''}`);
   }
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { procIdentity } from './privsep-check.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,14 @@ test('talkgate middlebox: natpmpc mapping works and dies with deletion; FILTER a
   try {
     await waitFor(mb, /listening on/, 15_000);
     await waitFor(srv, /up/, 5000);
+    // Privilege separation: the PCP socket belongs to an unprivileged worker, the privileged process holds no inet socket.
+    const ss = inNs(NS.box, ['ss', '-H', '-uatnp']);
+    const owners = [...new Set([...ss.split('\n').filter((l) => /:5351\s/.test(l)).join(' ').matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
+    assert.equal(owners.length, 1, `one owner of udp 5351:\n${ss}`);
+    const id = procIdentity(owners[0] as number);
+    assert.notEqual(id.uid, 0, 'the PCP parser runs as root');
+    assert.equal(id.capEff, '0000000000000000', 'the PCP parser holds capabilities');
+    assert.doesNotMatch(ss, new RegExp(`pid=${mb.pid},`), 'the privileged middlebox holds an inet socket');
     assert.ok(inNs(NS.box, ['nft', 'list', 'table', 'ip', 'talkgate_pcp']).includes('policy drop'));
     assert.equal(canConnect(NS.outside, ADDR.peer, ADDR.boxOut, 40000), false, 'nothing mapped yet');
 

@@ -12,10 +12,7 @@
  * new worker is started (bounded restarts with back-off). SIGHUP re-reads the configuration here
  * (a root-owned 0600 file works), hands it to the worker, and has the audit log reopened.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { chownSync, closeSync, openSync, readFileSync } from 'node:fs';
 import type { GatewayConfig } from '../../config/gateway-config.js';
 import { parseGatewayConfig } from '../../config/load-gateway-config.js';
 import { installIntercept, removeIntercept } from '../../firewall/intercept/intercept-installer.js';
@@ -30,24 +27,14 @@ import { modeWiring } from '../modes/gateway-modes.js';
 import { createPinholeDataPath } from '../pinhole/pinhole-from-config.js';
 import type { PinholeDataPath } from '../pinhole/pinhole-data-path.js';
 import { PrivilegedService } from './privileged-service.js';
-import type { FromWorker, ToWorker } from './privsep-messages.js';
+import type { ToWorker } from './privsep-messages.js';
+import { FIRST_CHILD_FD, WorkerSupervisor } from '../../privsep/worker-supervisor.js';
+import { DEFAULT_WORKER_USER, lookupUser } from '../../privsep/lookup-user.js';
+import { makeWorkerDir, type WorkerDir } from '../../privsep/worker-dir.js';
 
-/** Restarts of a dying worker allowed within RESTART_WINDOW_MS before the gateway gives up. */
-export const MAX_RESTARTS = 5;
-export const RESTART_WINDOW_MS = 60_000;
-/** First restart delay, doubled per restart in the window (a crash loop cannot spin). */
-export const RESTART_BACKOFF_MS = 100;
-/** How long a worker may take from spawn to ready. */
-export const WORKER_START_TIMEOUT_MS = 20_000;
-/** How long a stopping worker gets before SIGKILL. */
-export const WORKER_STOP_TIMEOUT_MS = 5_000;
-/** Default worker user (Debian's nobody) when [privileges] is absent. */
-export const DEFAULT_WORKER_USER = 'nobody';
 
 const SIDES = ['inside', 'outside'] as const;
 const PROTOCOLS = ['ntalk', 'otalk'] as const;
-/** The child's fds 0-2 are stdio and 3 the IPC channel: inherited sockets start at 4. */
-const FIRST_CHILD_FD = 4;
 
 export interface MonitorOptions {
   readonly configPath: string;
@@ -61,27 +48,6 @@ export interface MonitorOptions {
   readonly workerEntry: string;
 }
 
-/** uid/gid of a user (and its primary group, or `group`) through NSS (`getent`). */
-export function lookupUser(user: string, group?: string): { uid: number; gid: number } {
-  const entry = (db: string, key: string): string[] => {
-    const r = spawnSyncText('getent', [db, key]);
-    if (r === undefined) throw new Error(`no ${db} entry ${JSON.stringify(key)}`);
-    return r.split(':');
-  };
-  const pw = entry('passwd', user);
-  const uid = Number(pw[2]);
-  let gid = Number(pw[3]);
-  if (group !== undefined) gid = Number(entry('group', group)[2]);
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error(`bad passwd/group entry for ${user}`);
-  if (uid === 0) throw new Error(`[privileges] user ${user} is root: the worker must run unprivileged`);
-  return { uid, gid };
-}
-
-function spawnSyncText(cmd: string, args: string[]): string | undefined {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 5_000 });
-  return r.status === 0 ? r.stdout.trim() : undefined;
-}
-
 export class PrivilegedMonitor {
   readonly #o: MonitorOptions;
   readonly #log: Logger;
@@ -90,14 +56,12 @@ export class PrivilegedMonitor {
   readonly #holes: PinholeDataPath | undefined;
   readonly #service: PrivilegedService;
   readonly #user: { name: string; group?: string; uid: number; gid: number };
-  readonly #workdir: string;
-  #worker: ChildProcess | undefined;
-  #restarts: number[] = [];
+  readonly #workdir: WorkerDir;
+  readonly #supervisor: WorkerSupervisor;
   #stopping = false;
   #intercept = false;
   #exit: ((code: number) => void) | undefined;
   readonly exited: Promise<number>;
-  #faces: Record<string, string> = {};
 
   private constructor(o: MonitorOptions) {
     this.#o = o;
@@ -129,8 +93,18 @@ export class PrivilegedMonitor {
       log: o.logger,
     });
     // An empty directory the worker runs in (it needs no file but its audit log).
-    this.#workdir = mkdtempSync(join(tmpdir(), 'talkgate-worker-'));
-    chmodSync(this.#workdir, 0o555);
+    this.#workdir = makeWorkerDir('talkgate-worker');
+    this.#supervisor = new WorkerSupervisor({
+      entry: o.workerEntry,
+      cwd: this.#workdir.path,
+      clock: o.clock,
+      log: o.logger,
+      launch: () => this.#launch(),
+      handle: (req) => this.#service.handle(req),
+      onDeath: () => this.#service.flush().length,
+      onGiveUp: () => void this.stop(1),
+      close: closeFd,
+    });
   }
 
   /** Sets up the firewall side, then starts the first worker; resolves once it serves. */
@@ -143,7 +117,8 @@ export class PrivilegedMonitor {
         await installIntercept(interceptionSpec(o.config, plan));
         m.#intercept = true;
       }
-      await m.#spawn();
+      await m.#supervisor.start();
+      o.logger.info({ worker: m.workerPid, user: m.#user.name }, 'gateway worker serving');
     } catch (err: unknown) {
       await m.stop();
       throw err;
@@ -152,11 +127,12 @@ export class PrivilegedMonitor {
   }
 
   get workerPid(): number | undefined {
-    return this.#worker?.pid;
+    return this.#supervisor.workerPid;
   }
 
+  /** The faces the worker serves, as it reported them. */
   faces(): Record<string, string> {
-    return this.#faces;
+    return (this.#supervisor.info['faces'] as Record<string, string> | undefined) ?? {};
   }
 
   /** SIGHUP: re-read the configuration (as root), hand it to the worker, reopen the logs. */
@@ -183,14 +159,7 @@ export class PrivilegedMonitor {
   async stop(exitCode = 0): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    const w = this.#worker;
-    if (w !== undefined && w.exitCode === null && w.signalCode === null) {
-      const gone = new Promise<void>((r) => w.once('exit', () => r()));
-      this.#toWorker({ t: 'stop' });
-      const t = setTimeout(() => w.kill('SIGKILL'), WORKER_STOP_TIMEOUT_MS);
-      await gone;
-      clearTimeout(t);
-    }
+    await this.#supervisor.stop();
     this.#service.flush();
     await this.#holes?.stop();
     if (this.#intercept) {
@@ -200,7 +169,7 @@ export class PrivilegedMonitor {
         this.#log[report.table.ok ? 'info' : 'error']({ report }, 'interception removed');
       }
     }
-    rmSync(this.#workdir, { recursive: true, force: true });
+    this.#workdir.remove();
     this.#exit?.(exitCode);
   }
 
@@ -249,91 +218,29 @@ export class PrivilegedMonitor {
     }
   }
 
-  async #spawn(): Promise<void> {
+  /** The sockets and the init message of the next worker. */
+  #launch(): { fds: number[]; init: ToWorker } {
     this.#prepareAudit();
     const { fds, sockets } = this.#openSockets();
     const o = this.#o;
-    let child: ChildProcess;
-    try {
-      child = spawn(process.execPath, [...process.execArgv, o.workerEntry], {
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...fds],
-        cwd: this.#workdir,
-        env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', TZ: process.env['TZ'] ?? '', NODE_ENV: process.env['NODE_ENV'] ?? '' },
-      });
-    } finally {
-      // The worker has its copies now (or none, if spawn failed): this process keeps no peer-facing socket.
-      for (const fd of fds) closeFd(fd);
-    }
-    this.#worker = child;
-    child.on('message', (m: FromWorker) => void this.#onWorkerMessage(child, m));
-    child.on('exit', (code, signal) => this.#onWorkerExit(child, code, signal));
-    const ready = new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('gateway worker did not start in time')), WORKER_START_TIMEOUT_MS);
-      child.once('message', function first(m: FromWorker) {
-        clearTimeout(t);
-        if (m.t === 'ready') resolve();
-        else if (m.t === 'fatal') reject(new Error(`gateway worker: ${m.message}`));
-        else child.once('message', first);
-      });
-      child.once('exit', () => {
-        clearTimeout(t);
-        reject(new Error('gateway worker exited while starting'));
-      });
-    });
-    this.#toWorker({
-      t: 'init',
-      configPath: o.configPath,
-      configText: this.#configText,
-      logLevel: o.logLevel,
-      logFormat: o.logFormat,
-      sockets,
-      holes: this.#holes !== undefined,
-      user: this.#user.name,
-      ...(this.#user.group !== undefined ? { group: this.#user.group } : {}),
-      workdir: this.#workdir,
-    });
-    await ready;
-    this.#log.info({ worker: child.pid, user: this.#user.name }, 'gateway worker serving');
-  }
-
-  async #onWorkerMessage(child: ChildProcess, m: FromWorker): Promise<void> {
-    if (child !== this.#worker) return;
-    if (m.t === 'ready') {
-      this.#faces = m.faces;
-      return;
-    }
-    if (m.t !== 'req') return;
-    const reply = await this.#service.handle(m.req);
-    if (child === this.#worker && child.connected) child.send(reply);
-  }
-
-  #onWorkerExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (child !== this.#worker) return;
-    this.#worker = undefined;
-    // Nothing of a dead worker stays open: its holes and flows go at once.
-    const ended = this.#service.flush();
-    if (this.#stopping) return;
-    this.#log.error({ worker: child.pid, code, signal, callsEnded: ended.length }, 'gateway worker died; its holes were removed');
-    const now = this.#o.clock.now();
-    this.#restarts = this.#restarts.filter((t) => now - t < RESTART_WINDOW_MS);
-    if (this.#restarts.length >= MAX_RESTARTS) {
-      this.#log.error({ restarts: this.#restarts.length, windowMs: RESTART_WINDOW_MS }, 'gateway worker keeps dying: giving up');
-      void this.stop(1);
-      return;
-    }
-    const delay = RESTART_BACKOFF_MS * 2 ** this.#restarts.length;
-    this.#restarts.push(now);
-    setTimeout(() => {
-      if (this.#stopping) return;
-      this.#spawn().catch((err: unknown) => {
-        this.#log.error({ err: sanitizeText(String(err)) }, 'gateway worker restart failed');
-        void this.stop(1);
-      });
-    }, delay);
+    return {
+      fds,
+      init: {
+        t: 'init',
+        configPath: o.configPath,
+        configText: this.#configText,
+        logLevel: o.logLevel,
+        logFormat: o.logFormat,
+        sockets,
+        holes: this.#holes !== undefined,
+        user: this.#user.name,
+        ...(this.#user.group !== undefined ? { group: this.#user.group } : {}),
+        workdir: this.#workdir.path,
+      },
+    };
   }
 
   #toWorker(m: ToWorker): void {
-    const w = this.#worker;
-    if (w?.connected === true) w.send(m);
+    this.#supervisor.send(m);
   }
 }
