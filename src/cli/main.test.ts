@@ -62,3 +62,23 @@ test('--help and --version exit 0 on stdout', () => {
   assert.match(talkgate('gateway', '--help').stdout, /--check/);
   assert.match(talkgate('talkd', '--help').stdout, /--check/);
 });
+
+test('gateway --check exits 0 on a valid file and 1 on an invalid one, echoing no control character', async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const ok = talkgate('gateway', '--check');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /examples\/gateway-default\.toml: configuration is valid \(mode classical\)/);
+  const dir = mkdtempSync(join(tmpdir(), 'tg-main-'));
+  try {
+    const conf = join(dir, 'gw.toml');
+    writeFileSync(conf, '[inside]\naddress = "127.0.0.1"\nnetworks = ["127.0.0.0/8"]\n[outside]\naddress = "127.0.0.2"\nhosts = { "a\\u001b[2Jb" = "127.0.0.3" }\n');
+    const bad = talkgate('gateway', '--config', conf, '--check');
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stdout, '');
+    assert.match(bad.stderr, /gw\.toml:6: outside\.hosts\.a\^\[\[2Jb: /);
+    assert.ok(!/[\x00-\x09\x0b-\x1f\x7f]/.test(bad.stderr), JSON.stringify(bad.stderr));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -125,7 +125,7 @@ export function checkModePrerequisites(config: GatewayConfig, probes: Prerequisi
   const nft = probes.program('nft');
   if (config.mode === 'transparent') {
     if (nft.state !== 'present') out.push(missingNft('mode', 'mode = "transparent" installs its interception rules with nft', nft));
-  } else {
+  } else if (config.mode === 'pinhole') {
     const how = config.pinhole?.nft ?? 'lib';
     if (how === 'exec') {
       if (nft.state !== 'present') out.push(missingNft('pinhole.nft', 'pinhole.nft = "exec" runs nft for every batch', nft));
