@@ -1,7 +1,9 @@
 /**
- * `talkgate gateway [--config FILE] [--check]`: the talk gateway (issue 4, classical mode).
+ * `talkgate gateway [--config FILE] [--check]`: the talk gateway, in any mode.
  * Without --config it runs the bundled one-machine default (examples/gateway-default.toml).
- * SIGHUP reloads policy, directory, hosts and limits; SIGINT/SIGTERM stop it.
+ * Started as root it separates privileges (src/gateway/privsep/): this process keeps the
+ * firewall, an unprivileged worker serves the peers. SIGHUP reloads policy, directory, hosts and
+ * limits and reopens the audit log; SIGINT/SIGTERM stop it.
  */
 import { Command } from 'commander';
 import { systemClock } from '../shared/clock.js';
@@ -13,14 +15,21 @@ import { systemPrerequisiteProbes } from './doctor/system-probes.js';
 import { systemDoctorProbes } from './doctor/doctor-probes.js';
 import { runGatewayDoctor } from './doctor/run-gateway-doctor.js';
 import { defaultGatewayConfigPath, loadGatewayConfigFile, type ConfigResult } from '../config/load-gateway-config.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { GatewayRuntime } from '../gateway/io/gateway-runtime.js';
+import { PrivilegedMonitor } from '../gateway/privsep/privileged-monitor.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
+import type { Logger } from '../observability/logger.js';
+import { DEFAULT_UNPRIVILEGED_USER, dropPrivileges, type RunningAs } from './drop-privileges.js';
 
 interface GatewayOptions {
   config?: string;
   check?: boolean;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** false with --no-privsep. */
+  privsep?: boolean;
 }
 
 export function command(): Command {
@@ -30,6 +39,7 @@ export function command(): Command {
     .addOption(checkOption())
     .addOption(logLevelOption())
     .addOption(logFormatOption())
+    .option('--no-privsep', 'as root, run in one privileged process (the in-process reference for benchmarks; not for production)')
     .action(async (opts: GatewayOptions) => {
       process.exitCode = await runGateway(opts);
     });
@@ -61,16 +71,63 @@ async function runGateway(opts: GatewayOptions): Promise<number> {
   }
   const logger = createLogger({ name: 'talkgate-gateway', format: opts.logFormat, level: opts.logLevel });
   for (const w of [...loaded.warnings, ...prerequisites]) logger.warn({ code: w.code, key: w.key }, sanitizeText(w.message));
-  let rt: GatewayRuntime;
+  if (isRoot() && opts.privsep !== false) return runSeparated(path, loaded.config, opts, logger);
+  return runInProcess(path, loaded.config, logger);
+}
+
+function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/** Privilege separation: this process keeps the privileges, a worker serves the peers. */
+async function runSeparated(path: string, config: GatewayConfig, opts: GatewayOptions, logger: Logger): Promise<number> {
+  let monitor: PrivilegedMonitor;
   try {
-    rt = await GatewayRuntime.start({ config: loaded.config, clock: systemClock, logger });
+    monitor = await PrivilegedMonitor.start({
+      configPath: path,
+      configText: readFileSync(path, 'utf8'),
+      config,
+      clock: systemClock,
+      logger,
+      logLevel: opts.logLevel,
+      logFormat: opts.logFormat,
+      workerEntry: fileURLToPath(new URL('./gateway-worker.js', import.meta.url)),
+    });
   } catch (err: unknown) {
     process.stderr.write(`talkgate gateway: cannot start: ${(err as Error).message}\n`);
     return 1;
   }
-  let runningAs: { user: string; group?: string } | undefined;
+  logger.info({ config: path, privileged: process.pid, worker: monitor.workerPid, faces: monitor.faces() }, 'gateway running (privilege separated)');
+  const onHup = (): void => monitor.reload();
+  const onStop = (signal: string): void => {
+    logger.info({ signal }, 'gateway stopping');
+    void monitor.stop();
+  };
+  const onInt = (): void => onStop('SIGINT');
+  const onTerm = (): void => onStop('SIGTERM');
+  process.on('SIGHUP', onHup);
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  const code = await monitor.exited;
+  process.off('SIGHUP', onHup);
+  process.off('SIGINT', onInt);
+  process.off('SIGTERM', onTerm);
+  return code;
+}
+
+/** One process: not root (the loopback demo), or --no-privsep (the in-process reference for benchmarks). */
+async function runInProcess(path: string, config: GatewayConfig, logger: Logger): Promise<number> {
+  let rt: GatewayRuntime;
   try {
-    runningAs = dropPrivileges(loaded.config);
+    rt = await GatewayRuntime.start({ config, clock: systemClock, logger });
+  } catch (err: unknown) {
+    process.stderr.write(`talkgate gateway: cannot start: ${(err as Error).message}\n`);
+    return 1;
+  }
+  let runningAs: RunningAs | undefined;
+  try {
+    // As root without privilege separation only the classical mode can shed its privileges.
+    if (config.mode === 'classical') runningAs = dropPrivileges(config.privileges?.user ?? DEFAULT_UNPRIVILEGED_USER, config.privileges?.group);
   } catch (err: unknown) {
     process.stderr.write(`talkgate gateway: cannot drop privileges: ${(err as Error).message}\n`);
     await rt.stop();
@@ -86,6 +143,7 @@ async function runGateway(opts: GatewayOptions): Promise<number> {
         return;
       }
       const warnings = rt.reload(next.config);
+      rt.reopenAudit();
       logger.info({ warnings }, 'configuration reloaded');
     };
     const onStop = (signal: string): void => {
@@ -101,44 +159,4 @@ async function runGateway(opts: GatewayOptions): Promise<number> {
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
   });
-}
-
-/**
- * Who a classical gateway started as root runs as when [privileges] is absent: it needs no
- * privilege once its sockets are bound (relay ports are unprivileged). Debian's nobody/nogroup;
- * the group falls back to "nobody" where there is no "nogroup".
- */
-export const DEFAULT_UNPRIVILEGED_USER = 'nobody';
-export const DEFAULT_UNPRIVILEGED_GROUPS: readonly string[] = ['nogroup', 'nobody'];
-
-/**
- * Started as root: after binding, switch to [privileges] user/group (group first). Without
- * [privileges] the classical mode drops to nobody; the transparent and pinhole modes keep root
- * (they program nftables and open transparent sockets per call).
- */
-function dropPrivileges(config: GatewayConfig): { user: string; group?: string } | undefined {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
-  let p = config.privileges;
-  if (p === undefined) {
-    if (config.mode !== 'classical') return undefined;
-    p = { user: DEFAULT_UNPRIVILEGED_USER };
-  }
-  let group = p.group;
-  if (typeof process.setgid === 'function') {
-    const candidates = group !== undefined ? [group] : config.privileges === undefined ? DEFAULT_UNPRIVILEGED_GROUPS : [];
-    for (const g of candidates) {
-      try {
-        process.setgid(g);
-        group = g;
-        break;
-      } catch (err: unknown) {
-        if (g === candidates[candidates.length - 1]) throw err;
-      }
-    }
-  }
-  // process.initgroups (POSIX) is missing from @types/node 20: reach it through a narrow cast.
-  const initgroups = (process as unknown as { initgroups?: (user: string, extraGroup: string) => void }).initgroups;
-  if (group !== undefined && typeof initgroups === 'function') initgroups.call(process, p.user, group);
-  if (typeof process.setuid === 'function') process.setuid(p.user);
-  return { user: p.user, ...(group !== undefined ? { group } : {}) };
 }

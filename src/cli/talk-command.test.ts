@@ -46,3 +46,8 @@ test('talkgate talk defaults to ports 518/517 and takes --port, --otalk-port (0 
   await assert.rejects(parse([]), CommanderError, 'a user is required');
   await assert.rejects(parse(['bob', 'pts/1', 'extra']), CommanderError);
 });
+
+test('talkgate talk keeps the conversation on the terminal by default; --no-keep turns it off', async () => {
+  assert.equal((await parse(['bob'])).opts['keep'], true);
+  assert.equal((await parse(['bob', '--no-keep'])).opts['keep'], false);
+});

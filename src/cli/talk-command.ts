@@ -21,7 +21,8 @@ export function command(): Command {
     .option('--otalk-port <n>', "otalk port of the callee's daemon (0 = never try otalk)", port(true), OTALK_PORT)
     .option('--local-port <n>', 'ntalk port of our own daemon (default: --port)', port(false))
     .option('--as <name>', 'the name to call as (default: your login name; e.g. for the one-machine gateway demo)')
-    .action(async (user: string, tty: string | undefined, o: { port: number; otalkPort: number; localPort?: number; as?: string }) => {
+    .option('--no-keep', 'do not leave the last screenful of the conversation on the terminal after the call')
+    .action(async (user: string, tty: string | undefined, o: { port: number; otalkPort: number; localPort?: number; as?: string; keep: boolean }) => {
       const { runTalk } = await import('../client/talk-session.js');
       process.exitCode = await runTalk(
         {
@@ -30,6 +31,7 @@ export function command(): Command {
           port: o.port,
           otalkPort: o.otalkPort === 0 ? null : o.otalkPort,
           localPort: o.localPort ?? o.port,
+          keep: o.keep,
           ...(o.as !== undefined ? { user: o.as } : {}),
         },
         process.stdin,

@@ -8,7 +8,7 @@ import { checkTalkdMachine, checkTalkdUsage, type TalkdOptionsToCheck } from './
 import { systemPrerequisiteProbes } from './doctor/system-probes.js';
 import { systemDoctorProbes } from './doctor/doctor-probes.js';
 import { formatDiagnostic } from '../config/config-diagnostic.js';
-import { DEFAULT_MAX_INVITATIONS, DEFAULT_RATE_PER_SECOND } from '../daemon/daemon-limits.js';
+import { DEFAULT_MAX_INVITATIONS, DEFAULT_MAX_INVITATIONS_PER_SOURCE, DEFAULT_RATE_PER_SECOND } from '../daemon/daemon-limits.js';
 import { runTalkd, systemdListenFds } from '../daemon/run-talkd.js';
 import { DEFAULT_DEV_DIR, DEFAULT_UTMP_PATH } from '../daemon/utmp.js';
 
@@ -21,6 +21,7 @@ interface RawOptions {
   utmp: string;
   devDir: string;
   maxInvitations: number;
+  maxInvitationsPerSource: number;
   rate: number;
   user: string;
   group: string;
@@ -47,6 +48,12 @@ export function command(): Command {
     .option('--utmp <path>', 'utmp file listing logged-in users', DEFAULT_UTMP_PATH)
     .addOption(new Option('--dev-dir <path>', 'directory of the tty devices').default(DEFAULT_DEV_DIR).hideHelp())
     .option('--max-invitations <n>', 'invitation table bound', integerIn(1, 1_000_000), DEFAULT_MAX_INVITATIONS)
+    .option(
+      '--max-invitations-per-source <n>',
+      'fair share of the invitation table per source address (capped at --max-invitations)',
+      integerIn(1, 1_000_000),
+      DEFAULT_MAX_INVITATIONS_PER_SOURCE,
+    )
     .option('--rate <n>', 'requests per second allowed per source address', integerIn(1, 1_000_000), DEFAULT_RATE_PER_SECOND)
     .option('--user <name>', 'user to run as after binding (when started as root)', 'nobody')
     .option('--group <name>', 'group to run as after binding (must be able to write ttys)', 'tty')
@@ -95,6 +102,7 @@ export function command(): Command {
           utmpPath: o.utmp,
           devDir: o.devDir,
           maxInvitations: o.maxInvitations,
+          maxInvitationsPerSource: Math.min(o.maxInvitationsPerSource, o.maxInvitations),
           ratePerSecond: o.rate,
           user: o.user,
           group: o.group,

@@ -12,6 +12,7 @@ import { ControlChannels } from './io/control-channels.js';
 import { Terminal } from './io/terminal.js';
 import { ScreenModel } from './screen/screen-model.js';
 import { encodeEditChars } from './screen/edit-chars.js';
+import { renderTranscript } from './screen/transcript.js';
 import { parseTalkTarget } from './talk-target.js';
 import { BELL_MIN_INTERVAL_MS, CONNECT_TIMEOUT_MS, UTF8_FLUSH_MS } from './client-constants.js';
 import { Status } from './call-messages.js';
@@ -26,6 +27,11 @@ export interface TalkOptions {
   readonly localPort: number;
   /** Our login name (default: the current user). */
   readonly user?: string;
+  /**
+   * Print the last screenful of both halves on the normal screen after the call (default true;
+   * `--no-keep` turns it off).
+   */
+  readonly keep?: boolean;
 }
 
 const ETX = 0x03; // ^C: quit
@@ -119,6 +125,11 @@ export async function runTalk(opts: TalkOptions, input: ReadStream, output: Writ
       process.off('uncaughtException', onCrash);
       process.off('unhandledRejection', onCrash);
       process.off('exit', onExit);
+      if (opts.keep ?? true) {
+        model.peer.flush();
+        const kept = renderTranscript(model);
+        if (kept.length > 0) output.write(`${kept.join('\n')}\n`);
+      }
       (code === 0 ? process.stdout : process.stderr).write(`${message}\n`);
       resolve(code);
     }

@@ -4,10 +4,24 @@
  */
 import { z } from 'zod';
 import { isIPv4 } from '../protocol/wire.js';
-import { parseCidr, type Ipv4Cidr } from '../gateway/ipv4-cidr.js';
-import { NTALK_PORT, OTALK_PORT } from '../protocol/constants.js';
-import { DEFAULT_HOLE_TIMEOUT_S, DEFAULT_PINHOLE_PORTS, DEFAULT_PINHOLE_PREFIX, DEFAULT_PINHOLE_TABLE } from '../gateway/pinhole/pinhole-constants.js';
+import { parseCidr, type Ipv4Cidr } from '../shared/ipv4-cidr.js';
+import { MAX_LIFE_MS, NTALK_PORT, OTALK_PORT } from '../protocol/constants.js';
 import { DEFAULT_INTERCEPT_TABLE, DEFAULT_TPROXY_PORT } from '../firewall/intercept/intercept-ruleset.js';
+
+/** Default nftables table of the pinhole mode (own deployment). */
+export const DEFAULT_PINHOLE_TABLE = 'talkgate_pinhole';
+/** Default prefix of our chains/sets inside an administrator's table (admin deployment). */
+export const DEFAULT_PINHOLE_PREFIX = 'talkgate_';
+/** Default external port range of the DNAT holes (disjoint from the relay's 40000-40999). */
+export const DEFAULT_PINHOLE_PORTS = '41000-41999';
+/**
+ * A hole lives as long as the invitation it carries: talkd.h MAX_LIFE. A caller that keeps
+ * ringing longer re-announces (RING_WAIT), which opens a fresh call and a fresh hole.
+ */
+export const DEFAULT_HOLE_TIMEOUT_S = MAX_LIFE_MS / 1000;
+/** The gateway modes, each one wiring of an ingress and a data path (src/gateway/modes/). */
+export const GATEWAY_MODES = ['classical', 'transparent', 'pinhole'] as const;
+export type GatewayMode = (typeof GATEWAY_MODES)[number];
 
 /** Default admin listener: loopback only (issue 4 "admin listener (loopback by default)"). */
 export const DEFAULT_ADMIN_LISTEN = '127.0.0.1:9518';
@@ -33,6 +47,28 @@ export const DEFAULT_RATE_BURST = 40;
 export const DEFAULT_GLOBAL_RATE_PER_SECOND = 50;
 /** Default global new-call burst (token bucket size), per side. */
 export const DEFAULT_GLOBAL_RATE_BURST = 100;
+/**
+ * Fair shares of the call table (issue 18: 80 ANNOUNCEs from one address at 15/s, under the
+ * per-source rate, took all 64 `max_calls` slots). Default live calls whose caller is one source
+ * address: a multi-user inside host still has room, one flooding address holds 1/16 of the table.
+ */
+export const DEFAULT_CALLS_PER_SOURCE = 16;
+/** Default live calls whose outside caller lies in one outside network of `network_prefix` bits (a quarter of the table). */
+export const DEFAULT_CALLS_PER_NETWORK = 64;
+/** Default prefix length grouping outside callers into one network (an IPv4 /24, the usual smallest routed block). */
+export const DEFAULT_NETWORK_PREFIX = 24;
+/**
+ * Default distinct pending (not yet connected) calls that may ring one callee at once. A person
+ * answers one call at a time; four leaves room for a few genuine callers while a flood of distinct
+ * callers rings a terminal at most four times (one pending call per caller address and callee).
+ */
+export const DEFAULT_PENDING_PER_CALLEE = 4;
+/**
+ * Default share of `max_calls` kept for each side's callers whatever the other side does, so an
+ * outside flood cannot starve the inside's outbound calls nor the reverse (a side may use more
+ * while the other side leaves its share unused).
+ */
+export const DEFAULT_SIDE_RESERVE = 0.25;
 /** Upper bound on configured concurrent calls (the call table is bounded by it). */
 export const MAX_CONFIGURABLE_CALLS = 100_000;
 
@@ -79,9 +115,41 @@ const policyRule = z.strictObject({
     .default('*'),
 });
 
-/** The raw TOML shape (snake_case keys as written in the file). */
-export const gatewayConfigSchema = z.strictObject({
-  mode: z.enum(['classical', 'transparent', 'pinhole']).default('classical'),
+/** Interception settings ([transparent]): the tproxy port (>= 1024, see DEFAULT_TPROXY_PORT) and the nft table. */
+const interceptionSection = z
+  .strictObject({
+    port: z.number().int().min(1024).max(65_535).default(DEFAULT_TPROXY_PORT),
+    table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an nft identifier').default(DEFAULT_INTERCEPT_TABLE),
+  })
+  .prefault({});
+
+/** [pinhole]: nftables holes instead of the relay (src/gateway/pinhole/). */
+const pinholeSection = z
+  .strictObject({
+    /** Our own table (own_firewall) or the administrator's table we add our chains/sets to. */
+    table: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, 'must be an nftables table name').default(DEFAULT_PINHOLE_TABLE),
+    own_firewall: z.boolean().default(true),
+    /** Prefix of our chains and sets inside the administrator's table (own_firewall = false). */
+    prefix: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/, 'must be letters, digits, _').default(DEFAULT_PINHOLE_PREFIX),
+    ports: portRange.prefault(DEFAULT_PINHOLE_PORTS),
+    hole_timeout: z.number().int().min(1).max(3600).default(DEFAULT_HOLE_TIMEOUT_S),
+    /** Inside → outside forwarding: "holes" (only a call's own hole) or "open". */
+    outbound: z.enum(['open', 'holes']).default('holes'),
+    /** Also intercept inside users' control messages to outside daemons (`talk bob@<outside IP>`). */
+    intercept: z.boolean().default(true),
+    /** How nftables is driven: "lib" (libnftables in process; falls back to exec) or "exec" (`nft -j` per batch). */
+    nft: z.enum(['lib', 'exec']).default('lib'),
+  })
+  .prefault({});
+
+/** [middlebox] (pinhole mode): holes requested from a remote PCP middlebox (src/gateway/pinhole/pcp-data-path.ts). */
+const middleboxSection = z.strictObject({
+  pcp: z.string().refine(isIPv4, 'must be an IPv4 address (the PCP server)'),
+  port: z.number().int().min(1).max(65_535).default(5351),
+});
+
+/** The keys every mode shares (snake_case as written in the file). */
+const commonSchema = {
   inside: side.extend({
     networks: z.array(cidr).min(1),
     /** Inbound callers may name inside hosts directly (`alice%host`). */
@@ -109,6 +177,15 @@ export const gatewayConfigSchema = z.strictObject({
       burst: z.number().int().min(1).max(1_000_000).default(DEFAULT_RATE_BURST),
       global_rate: z.number().positive().max(1_000_000).default(DEFAULT_GLOBAL_RATE_PER_SECOND),
       global_burst: z.number().int().min(1).max(1_000_000).default(DEFAULT_GLOBAL_RATE_BURST),
+      /** Live calls whose caller is one source address. */
+      calls_per_source: z.number().int().min(1).max(MAX_CONFIGURABLE_CALLS).default(DEFAULT_CALLS_PER_SOURCE),
+      /** Live calls whose outside caller lies in one network of `network_prefix` bits. */
+      calls_per_network: z.number().int().min(1).max(MAX_CONFIGURABLE_CALLS).default(DEFAULT_CALLS_PER_NETWORK),
+      network_prefix: z.number().int().min(8).max(32).default(DEFAULT_NETWORK_PREFIX),
+      /** Distinct pending calls ringing one callee at once. */
+      pending_per_callee: z.number().int().min(1).max(MAX_CONFIGURABLE_CALLS).default(DEFAULT_PENDING_PER_CALLEE),
+      /** Share of max_calls (0 to 0.5) each side's callers can always get. */
+      side_reserve: z.number().min(0).max(0.5).default(DEFAULT_SIDE_RESERVE),
     })
     .prefault({}),
   audit: z.strictObject({ file: z.string().min(1) }).optional(),
@@ -120,40 +197,33 @@ export const gatewayConfigSchema = z.strictObject({
         .or(z.literal('off')),
     })
     .default({ listen: DEFAULT_ADMIN_LISTEN }),
+  /** Who the unprivileged worker runs as (default nobody), when started with privileges. */
   privileges: z.strictObject({ user: z.string().min(1), group: z.string().min(1).optional() }).optional(),
-  /** mode = "transparent": the tproxy port (>= 1024, see DEFAULT_TPROXY_PORT) and the nft table it installs. */
-  transparent: z
-    .strictObject({
-      port: z.number().int().min(1024).max(65_535).default(DEFAULT_TPROXY_PORT),
-      table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an nft identifier').default(DEFAULT_INTERCEPT_TABLE),
-    })
-    .prefault({}),
-  /** mode = "pinhole": nftables holes instead of the relay (src/gateway/pinhole/). */
-  pinhole: z
-    .strictObject({
-      /** Our own table (own_firewall) or the administrator's table we add our chains/sets to. */
-      table: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, 'must be an nftables table name').default(DEFAULT_PINHOLE_TABLE),
-      own_firewall: z.boolean().default(true),
-      /** Prefix of our chains and sets inside the administrator's table (own_firewall = false). */
-      prefix: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/, 'must be letters, digits, _').default(DEFAULT_PINHOLE_PREFIX),
-      ports: portRange.prefault(DEFAULT_PINHOLE_PORTS),
-      hole_timeout: z.number().int().min(1).max(3600).default(DEFAULT_HOLE_TIMEOUT_S),
-      /** Inside → outside forwarding: "holes" (only a call's own hole) or "open". */
-      outbound: z.enum(['open', 'holes']).default('holes'),
-      /** Also intercept inside users' control messages to outside daemons (`talk bob@<outside IP>`). */
-      intercept: z.boolean().default(true),
-      /** How nftables is driven: "lib" (libnftables in process; falls back to exec) or "exec" (`nft -j` per batch). */
-      nft: z.enum(['lib', 'exec']).default('lib'),
-    })
-    .prefault({}),
-  /** mode = "pinhole" with a remote middlebox: holes requested over PCP (src/pcp/pcp-data-path.ts). */
-  middlebox: z
-    .strictObject({
-      pcp: z.string().refine(isIPv4, 'must be an IPv4 address (the PCP server)'),
-      port: z.number().int().min(1).max(65_535).default(5351),
-    })
-    .optional(),
-});
+};
+
+/**
+ * The raw TOML shape: a discriminated union on `mode` (absent = "classical"), each mode with
+ * its own sections; a section of another mode is an unknown key.
+ */
+export const gatewayConfigSchema = z.preprocess(
+  (doc) => (doc !== null && typeof doc === 'object' && !Array.isArray(doc) && !('mode' in doc) ? { ...doc, mode: 'classical' } : doc),
+  z.discriminatedUnion(
+    'mode',
+    [
+      z.strictObject({ mode: z.literal('classical'), ...commonSchema }),
+      z.strictObject({ mode: z.literal('transparent'), ...commonSchema, transparent: interceptionSection }),
+      z.strictObject({
+        mode: z.literal('pinhole'),
+        ...commonSchema,
+        /** Interception of inside users' requests to outside daemons (pinhole.intercept). */
+        transparent: interceptionSection,
+        pinhole: pinholeSection,
+        middlebox: middleboxSection.optional(),
+      }),
+    ],
+    { error: () => `mode: must be one of ${GATEWAY_MODES.map((m) => JSON.stringify(m)).join(', ')}` },
+  ),
+);
 
 export type RawGatewayConfig = z.infer<typeof gatewayConfigSchema>;
 
@@ -175,9 +245,28 @@ export interface SideConfig {
   readonly daemonPorts: { readonly ntalk: number; readonly otalk: number };
 }
 
-/** The validated configuration the gateway runs with. */
-export interface GatewayConfig {
-  readonly mode: 'classical' | 'transparent' | 'pinhole';
+/** Interception settings (transparent mode; the pinhole mode's outbound interception). */
+export interface InterceptionConfig {
+  readonly port: number;
+  readonly table: string;
+}
+
+/** [pinhole], normalised. */
+export interface PinholeConfig {
+  readonly table: string;
+  readonly ownFirewall: boolean;
+  readonly prefix: string;
+  readonly ports: { readonly min: number; readonly max: number };
+  readonly holeTimeoutSeconds: number;
+  readonly outbound: 'open' | 'holes';
+  readonly intercept: boolean;
+  /** "lib" (libnftables in process, the default) or "exec" (`nft -j` per batch). */
+  readonly nft: 'lib' | 'exec';
+}
+
+/** What every mode shares. */
+export interface GatewayCommonConfig {
+  readonly mode: GatewayMode;
   readonly inside: SideConfig & { readonly networks: readonly Ipv4Cidr[]; readonly allowHostNames: boolean };
   readonly outside: SideConfig & { readonly dns: boolean };
   readonly ports: { readonly ntalk: number; readonly otalk: number };
@@ -197,28 +286,37 @@ export interface GatewayConfig {
     /** Global new-call requests per second, per side (any source). */
     readonly globalRatePerSecond: number;
     readonly globalBurst: number;
+    /** Fair shares of the call table (src/gateway/session/call-table-shares.ts). */
+    readonly callsPerSource: number;
+    readonly callsPerNetwork: number;
+    readonly networkPrefix: number;
+    readonly pendingPerCallee: number;
+    readonly sideReserve: number;
   };
   readonly audit?: { readonly file: string };
   /** undefined when `listen = "off"`. */
   readonly admin?: { readonly host: string; readonly port: number };
+  /** Who the unprivileged worker runs as; default nobody (DEFAULT_WORKER_USER). */
   readonly privileges?: { readonly user: string; readonly group?: string };
-  /** Interception settings (used by mode = "transparent"); defaults when absent. */
-  readonly transparent?: { readonly port: number; readonly table: string };
-  /** Pinhole settings (used by mode = "pinhole"); defaults when absent. */
-  readonly pinhole?: {
-    readonly table: string;
-    readonly ownFirewall: boolean;
-    readonly prefix: string;
-    readonly ports: { readonly min: number; readonly max: number };
-    readonly holeTimeoutSeconds: number;
-    readonly outbound: 'open' | 'holes';
-    readonly intercept: boolean;
-    /** "lib" (libnftables in process, the default) or "exec" (`nft -j` per batch). */
-    readonly nft?: 'lib' | 'exec';
-  };
-  /** mode = "pinhole": a remote PCP middlebox opens the holes instead of local nftables. */
+}
+
+export interface ClassicalConfig extends GatewayCommonConfig {
+  readonly mode: 'classical';
+}
+export interface TransparentConfig extends GatewayCommonConfig {
+  readonly mode: 'transparent';
+  readonly transparent: InterceptionConfig;
+}
+export interface PinholeModeConfig extends GatewayCommonConfig {
+  readonly mode: 'pinhole';
+  readonly transparent: InterceptionConfig;
+  readonly pinhole: PinholeConfig;
+  /** A remote PCP middlebox opens the holes instead of local nftables. */
   readonly middlebox?: { readonly pcp: string; readonly port: number };
 }
+
+/** The validated configuration the gateway runs with: one variant per mode. */
+export type GatewayConfig = ClassicalConfig | TransparentConfig | PinholeModeConfig;
 
 function lowerMap(rec: Record<string, string>): Map<string, string> {
   return new Map(Object.entries(rec).map(([k, v]) => [k.toLowerCase(), v]));
@@ -233,8 +331,7 @@ export function normaliseGatewayConfig(raw: RawGatewayConfig): GatewayConfig {
     daemonPorts: { ntalk: s.daemon_ports.ntalk, otalk: s.daemon_ports.otalk },
   });
   const adminMatch = raw.admin.listen === 'off' ? null : /^(.+):(\d+)$/.exec(raw.admin.listen);
-  return {
-    mode: raw.mode,
+  const common: Omit<GatewayCommonConfig, 'mode'> = {
     inside: {
       ...side(raw.inside),
       networks: raw.inside.networks.map((c) => parseCidr(c) as Ipv4Cidr),
@@ -271,23 +368,39 @@ export function normaliseGatewayConfig(raw: RawGatewayConfig): GatewayConfig {
       burst: raw.limits.burst,
       globalRatePerSecond: raw.limits.global_rate,
       globalBurst: raw.limits.global_burst,
+      callsPerSource: raw.limits.calls_per_source,
+      callsPerNetwork: raw.limits.calls_per_network,
+      networkPrefix: raw.limits.network_prefix,
+      pendingPerCallee: raw.limits.pending_per_callee,
+      sideReserve: raw.limits.side_reserve,
     },
     ...(raw.audit !== undefined ? { audit: { file: raw.audit.file } } : {}),
     ...(adminMatch ? { admin: { host: adminMatch[1] as string, port: Number(adminMatch[2]) } } : {}),
     ...(raw.privileges !== undefined
       ? { privileges: { user: raw.privileges.user, ...(raw.privileges.group !== undefined ? { group: raw.privileges.group } : {}) } }
       : {}),
-    transparent: { port: raw.transparent.port, table: raw.transparent.table },
-    pinhole: {
-      table: raw.pinhole.table,
-      ownFirewall: raw.pinhole.own_firewall,
-      prefix: raw.pinhole.prefix,
-      ports: raw.pinhole.ports,
-      holeTimeoutSeconds: raw.pinhole.hole_timeout,
-      outbound: raw.pinhole.outbound,
-      intercept: raw.pinhole.intercept,
-      nft: raw.pinhole.nft,
-    },
-    ...(raw.middlebox !== undefined ? { middlebox: { pcp: raw.middlebox.pcp, port: raw.middlebox.port } } : {}),
   };
+  switch (raw.mode) {
+    case 'classical':
+      return { ...common, mode: 'classical' };
+    case 'transparent':
+      return { ...common, mode: 'transparent', transparent: { port: raw.transparent.port, table: raw.transparent.table } };
+    case 'pinhole':
+      return {
+        ...common,
+        mode: 'pinhole',
+        transparent: { port: raw.transparent.port, table: raw.transparent.table },
+        pinhole: {
+          table: raw.pinhole.table,
+          ownFirewall: raw.pinhole.own_firewall,
+          prefix: raw.pinhole.prefix,
+          ports: raw.pinhole.ports,
+          holeTimeoutSeconds: raw.pinhole.hole_timeout,
+          outbound: raw.pinhole.outbound,
+          intercept: raw.pinhole.intercept,
+          nft: raw.pinhole.nft,
+        },
+        ...(raw.middlebox !== undefined ? { middlebox: { pcp: raw.middlebox.pcp, port: raw.middlebox.port } } : {}),
+      };
+  }
 }

@@ -163,3 +163,7 @@ test('parseGatewayConfig() warns when a network has host bits set', () => {
     'gw.toml:10: policy[0].remote: warning: 192.0.2.7/24 has host bits set (it means 192.0.2.0/24)',
   ]);
 });
+
+test('parseGatewayConfig() says which keys belong to another mode', () => {
+  assert.deepEqual(errorsOf(`${minimal}[pinhole]\nhole_timeout = 5\n`), ['gw.toml:7: pinhole: not used with mode = "classical" (it belongs to another mode)']);
+});

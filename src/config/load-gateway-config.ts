@@ -11,8 +11,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
-import { gatewayConfigSchema, normaliseGatewayConfig, type GatewayConfig, type RawGatewayConfig } from './gateway-config.js';
-import { cidrContains, ipv4ToInt, isLoopback, parseCidr, type Ipv4Cidr } from '../gateway/ipv4-cidr.js';
+import { gatewayConfigSchema, normaliseGatewayConfig, type GatewayConfig, type PinholeModeConfig, type RawGatewayConfig, type TransparentConfig } from './gateway-config.js';
+import { cidrContains, ipv4ToInt, isLoopback, parseCidr, type Ipv4Cidr } from '../shared/ipv4-cidr.js';
 import { isIPv4 } from '../protocol/wire.js';
 import { formatDiagnostic, formatKeyPath, type ConfigDiagnostic, type ConfigProblemCode, type DiagnosticSeverity } from './config-diagnostic.js';
 import { locateTomlKeys, type KeyPath } from './toml-key-lines.js';
@@ -68,18 +68,25 @@ export function parseGatewayConfig(text: string, source: string): ConfigResult {
     return { severity: p.severity, code: p.code, key: formatKeyPath(p.path), message: p.message, ...(line !== undefined ? { line } : {}) };
   };
   const parsed = gatewayConfigSchema.safeParse(doc);
-  if (!parsed.success) return refused(source, parsed.error.issues.flatMap(schemaProblems).map(locate));
+  if (!parsed.success) {
+    const mode = (doc as { mode?: unknown }).mode;
+    return refused(source, parsed.error.issues.flatMap((i) => schemaProblems(i, typeof mode === 'string' ? mode : 'classical')).map(locate));
+  }
   const config = normaliseGatewayConfig(parsed.data);
   const errors = crossCheck(config);
   if (errors.length > 0) return refused(source, errors.map(locate));
   return { ok: true, config, warnings: configWarnings(parsed.data, config).map(locate) };
 }
 
-/** One zod issue as problems: an unrecognized_keys issue becomes one per key, with a suggestion. */
-function schemaProblems(i: z.core.$ZodIssue): Problem[] {
+/**
+ * One zod issue as problems: an unrecognized_keys issue becomes one per key, with a suggestion,
+ * or, for a key another mode uses (`[pinhole]` with mode = "classical"), which mode that is.
+ */
+function schemaProblems(i: z.core.$ZodIssue, mode: string): Problem[] {
   if (i.code !== 'unrecognized_keys') return [error(i.path, i.message, 'invalid-value')];
   const known = knownKeysAt(gatewayConfigSchema, i.path);
   return i.keys.map((k) => {
+    if (known.includes(k)) return error([...i.path, k], `not used with mode = ${JSON.stringify(mode)} (it belongs to another mode)`, 'unknown-key');
     const near = nearestKey(k, known);
     const hint = near !== undefined ? `did you mean "${near}"?` : known.length > 0 ? `known keys here: ${known.join(', ')}` : '';
     return error([...i.path, k], `unknown key${hint !== '' ? ` (${hint})` : ''}`, 'unknown-key');
@@ -92,25 +99,40 @@ interface SchemaDef {
   readonly shape?: Record<string, unknown>;
   readonly innerType?: unknown;
   readonly in?: unknown;
+  readonly out?: unknown;
   readonly element?: unknown;
   readonly valueType?: unknown;
   readonly options?: readonly unknown[];
+  readonly left?: unknown;
+  readonly right?: unknown;
 }
 
 function defOf(schema: unknown): SchemaDef | undefined {
   return (schema as { _zod?: { def?: SchemaDef } } | undefined)?._zod?.def;
 }
 
-/** The keys the object schema at `path` allows (empty when the path leads to no fixed object). */
+/** Bound on the schema nodes one lookup visits (the schema is a few dozen nodes deep and wide). */
+const MAX_SCHEMA_STEPS = 1024;
+
+/**
+ * The keys the object schema at `path` allows (empty when the path leads to no fixed object).
+ * Through a union (the mode-discriminated configuration) it is every option's keys, in order.
+ */
 export function knownKeysAt(schema: unknown, path: KeyPath): string[] {
+  const budget = { steps: MAX_SCHEMA_STEPS };
+  return [...new Set(keysAt(schema, path, 0, budget))];
+}
+
+function keysAt(schema: unknown, path: KeyPath, from: number, budget: { steps: number }): string[] {
   let cur: unknown = schema;
-  let i = 0;
-  for (let guard = 0; guard < 256; guard++) {
+  let i = from;
+  while (budget.steps-- > 0) {
     const d = defOf(cur);
     if (d === undefined) return [];
     if (d.type === 'default' || d.type === 'prefault' || d.type === 'optional' || d.type === 'nullable') cur = d.innerType;
-    else if (d.type === 'pipe') cur = d.in;
-    else if (d.type === 'union') cur = d.options?.find((o) => defOf(o)?.type === 'object') ?? d.options?.[0];
+    // A pipe: a transform's input (portRange) or a preprocess's output (the whole configuration).
+    else if (d.type === 'pipe') return [...keysAt(d.in, path, i, budget), ...keysAt(d.out, path, i, budget)];
+    else if (d.type === 'union' || d.type === 'intersection') return (d.options ?? [d.left, d.right]).flatMap((o) => keysAt(o, path, i, budget));
     else if (i === path.length) return d.type === 'object' && d.shape !== undefined ? Object.keys(d.shape) : [];
     else if (d.type === 'object') cur = d.shape?.[String(path[i++])];
     else if (d.type === 'array') {
@@ -145,7 +167,6 @@ function crossCheck(c: GatewayConfig): Problem[] {
   }
   // With [middlebox] pcp the holes live on the remote middlebox: no local nftables to check.
   if (c.mode === 'pinhole' && c.middlebox === undefined) errors.push(...pinholeChecks(c));
-  if (c.middlebox !== undefined && c.mode !== 'pinhole') errors.push(error(['middlebox'], 'only with mode = "pinhole" (the holes are requested over PCP)'));
   if (c.mode === 'transparent') errors.push(...transparentChecks(c));
   errors.push(...adminChecks(c), ...auditChecks(c));
   const relaySize = c.relay.ports.max - c.relay.ports.min + 1;
@@ -237,36 +258,28 @@ function interfaceChecks(c: GatewayConfig, mode: string, why: string): Problem[]
 }
 
 /** mode = "transparent": the interfaces interception applies to, and the privileges it keeps. */
-function transparentChecks(c: GatewayConfig): Problem[] {
+function transparentChecks(c: TransparentConfig): Problem[] {
   const errors: Problem[] = [];
   errors.push(...interfaceChecks(c, 'transparent', 'the interface talk traffic is intercepted on'));
-  if (c.privileges !== undefined) {
-    errors.push(error(['privileges'], 'not with mode = "transparent" (it sends from foreign addresses and removes its nft table on exit, both need CAP_NET_ADMIN)'));
-  }
-  const tp = c.transparent?.port;
-  if (tp !== undefined && tp >= c.relay.ports.min && tp <= c.relay.ports.max) errors.push(error(['transparent', 'port'], `${tp} lies in relay.ports`));
-  if (tp !== undefined && (tp === c.ports.ntalk || tp === c.ports.otalk)) errors.push(error(['transparent', 'port'], `${tp} is a control port`));
-  if (tp !== undefined && tp === c.admin?.port) errors.push(error(['transparent', 'port'], `${tp} is the admin listener port`));
+  const tp = c.transparent.port;
+  if (within(c.relay.ports, tp)) errors.push(error(['transparent', 'port'], `${tp} lies in relay.ports`));
+  if (tp === c.ports.ntalk || tp === c.ports.otalk) errors.push(error(['transparent', 'port'], `${tp} is a control port`));
+  if (tp === c.admin?.port) errors.push(error(['transparent', 'port'], `${tp} is the admin listener port`));
   return errors;
 }
 
 /** mode = "pinhole": its nftables rules name both interfaces; its ports avoid the control ports. */
-function pinholeChecks(c: GatewayConfig): Problem[] {
+function pinholeChecks(c: PinholeModeConfig): Problem[] {
   const errors: Problem[] = [];
   errors.push(...interfaceChecks(c, 'pinhole', "the holes' rules name it"));
   const p = c.pinhole;
-  if (p !== undefined) {
-    for (const port of [c.ports.ntalk, c.ports.otalk]) {
-      if (within(p.ports, port)) errors.push(error(['pinhole', 'ports'], `overlaps the control port ${port}`));
-    }
-    if (c.admin !== undefined && within(p.ports, c.admin.port)) {
-      errors.push(conflict(['pinhole', 'ports'], `overlaps the admin listener port ${c.admin.port}`, ['admin', 'listen']));
-    }
-    if (p.ports.min < 1024) errors.push(error(['pinhole', 'ports'], 'must be >= 1024 (ports below are refused, as ftp-proxy does)'));
+  for (const port of [c.ports.ntalk, c.ports.otalk]) {
+    if (within(p.ports, port)) errors.push(error(['pinhole', 'ports'], `overlaps the control port ${port}`));
   }
-  if (c.privileges !== undefined) {
-    errors.push(error(['privileges'], 'not with mode = "pinhole" (it runs nft and conntrack for every call, both need CAP_NET_ADMIN)'));
+  if (c.admin !== undefined && within(p.ports, c.admin.port)) {
+    errors.push(conflict(['pinhole', 'ports'], `overlaps the admin listener port ${c.admin.port}`, ['admin', 'listen']));
   }
+  if (p.ports.min < 1024) errors.push(error(['pinhole', 'ports'], 'must be >= 1024 (ports below are refused, as ftp-proxy does)'));
   return errors;
 }
 

@@ -23,7 +23,7 @@ test('parseGatewayConfig() accepts mode = "transparent" with both interfaces and
   assert.deepEqual(r.config.transparent, { port: 15518, table: 'talkgate_intercept' });
 });
 
-test('parseGatewayConfig() rejects transparent mode without interfaces, with equal or bad ones, with [privileges], with a tproxy port in the relay range', () => {
+test('parseGatewayConfig() rejects transparent mode without interfaces, with equal or bad ones, with a tproxy port in the relay range', () => {
   const errs = (text: string): string => {
     const r = parseGatewayConfig(text, 'gw.toml');
     assert.equal(r.ok, false, text);
@@ -33,7 +33,8 @@ test('parseGatewayConfig() rejects transparent mode without interfaces, with equ
   assert.match(errs(base({ outIf: null })), /outside\.interface: required with mode = "transparent"/);
   assert.match(errs(base({ outIf: 'inside' })), /outside\.interface: must differ from inside\.interface/);
   assert.match(errs(base({ inIf: 'eth 0' })), /inside\.interface: "eth 0" is not an interface name/);
-  assert.match(errs(base({ more: '[privileges]\nuser = "nobody"' })), /privileges: not with mode = "transparent"/);
+  // [privileges] names the unprivileged worker's user, in every mode (privilege separation).
+  assert.ok(parseGatewayConfig(base({ more: '[privileges]\nuser = "nobody"' }), 'gw.toml').ok);
   assert.match(errs(base({ more: '[relay]\nports = "15000-16000"' })), /transparent\.port: 15518 lies in relay\.ports/);
   assert.match(errs(base({ more: '[transparent]\nport = 518' })), /transparent\.port: /);
   assert.match(errs(base({ more: '[transparent]\ntable = "bad name"' })), /transparent\.table: must be an nft identifier/);

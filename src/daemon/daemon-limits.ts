@@ -19,3 +19,15 @@ export const MAX_ANNOUNCES_IN_FLIGHT = 32;
 export const TTY_RETRY_INTERVAL_MS = 50;
 /** Largest datagram read; anything longer than a CTL_MSG is malformed anyway. */
 export const MAX_DATAGRAM_SIZE = 2048;
+/**
+ * Default fair share of the invitation table per packet source address (issue 18). A talk call
+ * holds one LEAVE_INVITE and one ANNOUNCE at most, so 16 lets one host address (a multi-user host,
+ * a NAT) ring 8 people at once, while filling the default table takes 64 distinct sources.
+ */
+export const DEFAULT_MAX_INVITATIONS_PER_SOURCE = 16;
+/** Refusals under pressure: one summary line per this window (the gateway's RATE_REFUSAL_SUMMARY_MS). */
+export const PRESSURE_SUMMARY_INTERVAL_MS = 10_000;
+/** Sources named in one summary line (sanitised), so the line stays short whatever the flood. */
+export const PRESSURE_SAMPLED_SOURCES = 8;
+/** Distinct sources counted per summary window; beyond it the count is a lower bound (bounded memory). */
+export const PRESSURE_TRACKED_SOURCES = 1024;

@@ -110,7 +110,7 @@ test('processRequest() ANNOUNCE rings once, ignores a duplicate, and rings again
 test('processRequest() ANNOUNCE answers the user lookup outcome without touching the table', () => {
   for (const [user, code] of [
     [{ kind: 'not-here' }, Answer.NOT_HERE],
-    [{ kind: 'permission-denied' }, Answer.PERMISSION_DENIED],
+    [{ kind: 'permission-denied', reason: 'mesg-n' }, Answer.PERMISSION_DENIED],
     [{ kind: 'failed' }, Answer.FAILED],
   ] as const) {
     const ctx = context({ user });
@@ -121,14 +121,28 @@ test('processRequest() ANNOUNCE answers the user lookup outcome without touching
   }
 });
 
-test('processRequest() answers FAILED and reports table-full when the table is full', () => {
+test('processRequest() answers FAILED and reports table-full when the table is full of other sources at one entry', () => {
   const clock = new ManualClock();
   const ctx = context({ table: new InvitationTable({ clock, capacity: 1 }), clock });
   assert.equal(processRequest(msg({ pid: 1 }), source, ctx).response.answer, Answer.SUCCESS);
-  const r = processRequest(msg({ pid: 2 }), source, ctx);
+  const other = '10.1.0.3';
+  const r = processRequest(msg({ pid: 2, ctlAddr: { ...ctl, address: other } }), { address: other, port: ctl.port }, ctx);
   assert.equal(r.response.answer, Answer.FAILED);
   assert.deepEqual(r.events, [{ event: 'table-full', capacity: 1 }]);
   assert.equal(r.announce, undefined);
+});
+
+test('processRequest() a source at its share replaces its own oldest invitation and reports it', () => {
+  const clock = new ManualClock();
+  const ctx = context({ table: new InvitationTable({ clock, capacity: 4, maxPerSource: 1 }), clock });
+  const first = processRequest(msg({ pid: 1 }), source, ctx);
+  const r = processRequest(msg({ pid: 2 }), source, ctx);
+  assert.equal(r.response.answer, Answer.SUCCESS);
+  assert.ok(r.announce);
+  assert.deepEqual(r.events, [
+    { event: 'invitation-replaced', id: first.response.id, reason: 'source-share', source: CALLER },
+    { event: 'invitation-stored', id: r.response.id },
+  ]);
 });
 
 test('processRequest() reports a ctl_addr that differs from the source', () => {
@@ -141,4 +155,23 @@ test('processRequest() announcement text names the caller and the resolved host,
   const text = new TextDecoder().decode(r.announce?.text);
   assert.match(text, /connection requested by ev\^\[\[2Jil@host\.example\./);
   assert.ok(!text.includes('\x1b'));
+});
+
+test('processRequest() ANNOUNCE refuses an empty or invisible caller name with FAILED, never ringing', () => {
+  for (const lName of ['', ' ', '\t\x01\x1b', '\u00a0\u009b', '   ']) {
+    const ctx = context();
+    const r = processRequest(msg({ lName }), source, ctx);
+    assert.equal(r.response.answer, Answer.FAILED, JSON.stringify(lName));
+    assert.equal(r.announce, undefined);
+    assert.deepEqual(r.events, [{ event: 'caller-name-unusable' }]);
+    assert.equal(ctx.table.size, 0, 'nothing stored');
+  }
+  const ok = processRequest(msg({ lName: 'a' }), source, context());
+  assert.ok(ok.announce, 'one visible character is enough');
+});
+
+test('processRequest() ANNOUNCE reports the PERMISSION_DENIED reason as a typed event', () => {
+  const r = processRequest(msg(), source, context({ user: { kind: 'permission-denied', reason: 'mesg-n' } }));
+  assert.equal(r.response.answer, Answer.PERMISSION_DENIED);
+  assert.deepEqual(r.events, [{ event: 'permission-denied', reason: 'mesg-n' }]);
 });

@@ -13,7 +13,8 @@ import { AF_INET, TALK_VERSION } from '../protocol/constants.js';
 import { Answer, NO_ADDR, RequestType, type CtlMsg, type SockAddrIn } from '../protocol/talk-types.js';
 import type { Clock } from '../shared/clock.js';
 import { renderAnnouncement } from './announcement.js';
-import type { InvitationTable } from './invitation-table.js';
+import type { InsertOutcome, InvitationTable, ReplacedReason } from './invitation-table.js';
+import type { PermissionDeniedReason } from './permission-denied-reason.js';
 import type { UserLookup } from './user-lookup.js';
 
 export type TalkFlavour = 'ntalk' | 'otalk';
@@ -39,6 +40,9 @@ export interface AnnounceEffect {
 export type DaemonEvent =
   | { readonly event: 'table-full'; readonly capacity: number }
   | { readonly event: 'invitation-stored'; readonly id: number }
+  | { readonly event: 'invitation-replaced'; readonly id: number; readonly reason: ReplacedReason; readonly source: string }
+  | { readonly event: 'caller-name-unusable' }
+  | { readonly event: 'permission-denied'; readonly reason: PermissionDeniedReason }
   | { readonly event: 're-announce'; readonly id: number }
   | { readonly event: 'duplicate'; readonly id: number }
   | { readonly event: 'ctl-addr-differs'; readonly ctlAddr: string }
@@ -111,12 +115,8 @@ function decide(
       }
       const existing = table.findRequest(request);
       if (existing !== undefined) return answer(request, Answer.SUCCESS, events, existing.id);
-      const entry = table.insert(request);
-      if (entry === undefined) {
-        events.push({ event: 'table-full', capacity: table.capacity });
-        return answer(request, Answer.FAILED, events);
-      }
-      events.push({ event: 'invitation-stored', id: entry.id });
+      const entry = stored(table.insert(request, source.address), table, events);
+      if (entry === undefined) return answer(request, Answer.FAILED, events);
       return answer(request, Answer.SUCCESS, events, entry.id);
     }
     case RequestType.LOOK_UP: {
@@ -130,19 +130,59 @@ function decide(
     case RequestType.DELETE:
       return answer(request, table.deleteById(request.id) ? Answer.SUCCESS : Answer.NOT_HERE, events);
     case RequestType.ANNOUNCE:
-      return announce(request, ctx, events);
+      return announce(request, source.address, ctx, events);
     default:
       return answer(request, Answer.UNKNOWN_REQUEST, events);
   }
 }
 
+/** The table's insert outcome as events; the stored entry, or undefined when the table is full. */
+function stored(outcome: InsertOutcome, table: InvitationTable, events: DaemonEvent[]): { readonly id: number } | undefined {
+  if (outcome.kind === 'full') {
+    events.push({ event: 'table-full', capacity: table.capacity });
+    return undefined;
+  }
+  const { entry, replaced } = outcome;
+  if (replaced !== undefined) {
+    events.push({ event: 'invitation-replaced', id: replaced.entry.id, reason: replaced.reason, source: replaced.entry.source });
+  }
+  events.push({ event: 'invitation-stored', id: entry.id });
+  return entry;
+}
+
+/** Lowest and highest printable, non-blank ASCII byte: a caller name needs at least one. */
+const FIRST_VISIBLE = 0x21;
+const LAST_VISIBLE = 0x7e;
+
+/**
+ * A caller name (l_name) worth announcing: it has at least one visible ASCII character. An empty
+ * or blank/unprintable-only name would be announced as "requested by @host" (or as a row of
+ * `?`), naming nobody the callee could answer.
+ */
+export function isUsableCallerName(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= FIRST_VISIBLE && c <= LAST_VISIBLE) return true;
+  }
+  return false;
+}
+
 /** netkit process.c do_announce(): find the user, then insert, re-announce or ignore a duplicate. */
-function announce(request: DaemonRequest, ctx: RequestContext, events: DaemonEvent[]): ProcessResult {
+function announce(request: DaemonRequest, source: string, ctx: RequestContext, events: DaemonEvent[]): ProcessResult {
+  if (!isUsableCallerName(request.lName)) {
+    // The protocol has no BADREQUEST. FAILED is the closest real answer and the classic one:
+    // OpenBSD and FreeBSD process_request() answer FAILED for an l_name with a non-printable
+    // byte ("illegal user name"), the same class of malformed-but-decodable request; it exists
+    // in otalk too (answers 0-5), and BADADDR/BADCTLADDR/BADVERSION would blame the wrong field.
+    events.push({ event: 'caller-name-unusable' });
+    return answer(request, Answer.FAILED, events);
+  }
   const user = ctx.user ?? { kind: 'failed' as const };
   switch (user.kind) {
     case 'not-here':
       return answer(request, Answer.NOT_HERE, events);
     case 'permission-denied':
+      events.push({ event: 'permission-denied', reason: user.reason });
       return answer(request, Answer.PERMISSION_DENIED, events);
     case 'failed':
       return answer(request, Answer.FAILED, events);
@@ -162,12 +202,8 @@ function announce(request: DaemonRequest, ctx: RequestContext, events: DaemonEve
   };
   const existing = table.findRequest(request);
   if (existing === undefined) {
-    const entry = table.insert(request);
-    if (entry === undefined) {
-      events.push({ event: 'table-full', capacity: table.capacity });
-      return answer(request, Answer.FAILED, events);
-    }
-    events.push({ event: 'invitation-stored', id: entry.id });
+    const entry = stored(table.insert(request, source), table, events);
+    if (entry === undefined) return answer(request, Answer.FAILED, events);
     return { ...answer(request, Answer.SUCCESS, events, entry.id), announce: { tty: user.tty, text: text() } };
   }
   // Both ids are u32 (netkit/4.4BSD), so a retransmitted first ANNOUNCE (0xFFFFFFFF) rings again.

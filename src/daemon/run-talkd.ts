@@ -16,7 +16,7 @@ import { localAddressChecker } from './local-addresses.js';
 import type { TalkFlavour } from './process-request.js';
 import { TalkdService } from './talkd.js';
 import { writeToTty } from './tty-writer.js';
-import { lookUpUser } from './utmp.js';
+import { lookUpUser, UtmpView } from './utmp.js';
 
 /** sd_listen_fds(3): the first passed file descriptor. */
 export const SD_LISTEN_FDS_START = 3;
@@ -28,6 +28,7 @@ export interface TalkdOptions {
   readonly utmpPath: string;
   readonly devDir: string;
   readonly maxInvitations: number;
+  readonly maxInvitationsPerSource: number;
   readonly ratePerSecond: number;
   readonly user: string;
   readonly group: string;
@@ -108,15 +109,17 @@ export async function runTalkd(options: TalkdOptions): Promise<void> {
     await Promise.all(endpoints.map((e) => e.endpoint.close()));
     throw err;
   }
+  const utmp = new UtmpView(options.utmpPath);
   const service = new TalkdService({
     clock: systemClock,
     logger,
     daemonHost: options.hostname,
     maxInvitations: options.maxInvitations,
+    maxInvitationsPerSource: options.maxInvitationsPerSource,
     ratePerSecond: options.ratePerSecond,
     rateBurst: Math.max(DEFAULT_RATE_BURST, options.ratePerSecond),
     isLocalAddress: localAddressChecker(),
-    lookUpUser: (name, tty) => lookUpUser({ utmpPath: options.utmpPath, devDir: options.devDir }, name, tty),
+    lookUpUser: (name, tty) => lookUpUser({ utmpPath: options.utmpPath, devDir: options.devDir, view: utmp }, name, tty),
     resolveCallerHost: callerHostResolver(),
     writeTty: (tty, text) => writeToTty(tty, text, { devDir: options.devDir }),
   });

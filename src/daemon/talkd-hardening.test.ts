@@ -29,7 +29,13 @@ interface Daemon {
   chunks: string[];
 }
 
-async function startDaemon(opts: { clock?: Clock; maxInvitations?: number; rate?: number; burst?: number }): Promise<Daemon> {
+async function startDaemon(opts: {
+  clock?: Clock;
+  maxInvitations?: number;
+  perSource?: number;
+  rate?: number;
+  burst?: number;
+}): Promise<Daemon> {
   const chunks: string[] = [];
   const sink = collectingSink(chunks);
   const service = new TalkdService({
@@ -37,12 +43,13 @@ async function startDaemon(opts: { clock?: Clock; maxInvitations?: number; rate?
     logger: createLogger({ name: 'talkd-test', format: 'json', level: 'debug', destination: sink }),
     daemonHost: 'testhost',
     maxInvitations: opts.maxInvitations ?? 64,
+    ...(opts.perSource !== undefined ? { maxInvitationsPerSource: opts.perSource } : {}),
     ratePerSecond: opts.rate ?? 100_000,
     rateBurst: opts.burst ?? 100_000,
     isLocalAddress: (a) => a.startsWith('127.'),
     lookUpUser: async () => NOT_HERE_LOOKUP,
     resolveCallerHost: async (a) => a,
-    writeTty: async () => Answer.FAILED,
+    writeTty: async () => ({ answer: Answer.FAILED }),
   });
   const n = await NodeDatagramEndpoint.bind('127.0.0.1', 0);
   const o = await NodeDatagramEndpoint.bind('127.0.0.1', 0);
@@ -113,22 +120,25 @@ test('talkd rate-limits per source address: the burst is answered, the rest drop
   }
 });
 
-test('talkd answers FAILED when the invitation table is full and logs the event with the request id', async () => {
-  const d = await startDaemon({ maxInvitations: 2 });
-  const s = await udpClient();
+test('talkd answers FAILED when the invitation table is full of other sources and logs the event with the request id', async () => {
+  const d = await startDaemon({ maxInvitations: 2, perSource: 1 });
+  const clients = [await udpClient('127.0.0.1'), await udpClient('127.0.0.2'), await udpClient('127.0.0.3')];
   try {
-    const leave = (who: string): NtalkCtlMsg => ({
+    const leave = (s: Socket, who: string): NtalkCtlMsg => ({
       ...lookUp(s), type: RequestType.LEAVE_INVITE, id: 0xffffffff, addr: sockAddr('127.0.0.1', 4000), lName: who, rName: 'bob',
+      ctlAddr: sockAddr(s.address().address, s.address().port),
     });
     const answers: number[] = [];
-    for (const who of ['u1', 'u2', 'u3']) {
-      const r = await exchange(s, encodeNtalkCtlMsg(leave(who)), d.ntalk);
+    for (const [i, who] of ['u1', 'u2', 'u3'].entries()) {
+      const s = clients[i];
+      assert.ok(s);
+      const r = await exchange(s, encodeNtalkCtlMsg(leave(s, who)), d.ntalk);
       assert.ok(r);
       answers.push(decodeNtalkCtlResponse(r).answer);
     }
     assert.deepEqual(answers, [Answer.SUCCESS, Answer.SUCCESS, Answer.FAILED]);
     const lines = logLines(d);
-    const full = lines.filter((l) => l['msg'] === 'invitation table full, request refused');
+    const full = lines.filter((l) => String(l['msg']).startsWith('invitation table full, request refused'));
     assert.equal(full.length, 1);
     const reqId = full[0]?.['reqId'];
     assert.equal(typeof reqId, 'string');
@@ -136,7 +146,7 @@ test('talkd answers FAILED when the invitation table is full and logs the event 
     assert.equal(req?.['answer'], 'FAILED', 'the refused request is logged with the same id');
     assert.equal(req?.['lName'], 'u3');
   } finally {
-    s.close();
+    for (const c of clients) c.close();
     await d.service.close();
   }
 });
@@ -176,14 +186,22 @@ test('talkd counts and drops malformed datagrams of any content and keeps answer
     assert.ok(r);
     assert.equal(decodeNtalkCtlResponse(r).answer, Answer.NOT_HERE);
 
+    // The first malformed datagram of the window is logged in full, the rest in the summary
+    // written at close (aggregated: never one line per datagram).
+    await d.service.close();
     const lines = logLines(d);
-    const dropped = lines.filter((l) => l['msg'] === 'malformed datagram dropped');
-    assert.equal(dropped.length, malformed);
+    const dropped = lines.filter((l) => String(l['msg']).startsWith('malformed datagram dropped'));
+    assert.equal(dropped.length, 1);
     for (const l of dropped) {
       assert.equal(typeof l['reqId'], 'string');
       assert.equal(typeof l['field'], 'string');
       assert.equal(typeof l['offset'], 'number');
     }
+    const summaries = lines.filter((l) => String(l['msg']).startsWith('refused under pressure'));
+    assert.equal(summaries.length, 1);
+    assert.equal(summaries[0]?.['malformed'], malformed, 'the summary counts every malformed datagram');
+    assert.match(String(summaries[0]?.['reqIds']), /^(ntalk|otalk)-\d+\.\.(ntalk|otalk)-\d+$/);
+    assert.deepEqual(summaries[0]?.['sampled'], ['127.0.0.1']);
     // Every request-scoped line carries its id, and ids are unique per request.
     const requests = lines.filter((l) => l['msg'] === 'request');
     assert.equal(requests.length, datagrams.length - malformed + 1);

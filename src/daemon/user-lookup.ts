@@ -2,13 +2,14 @@
  * Choosing the callee's tty (netkit/BSD find_user()), pure: utmp records and the mode/atime of
  * each /dev/<line> go in, the outcome comes out as data.
  */
+import type { PermissionDeniedReason } from './permission-denied-reason.js';
 import type { UtmpRecord } from './utmp-record.js';
 
 /** Outcome of a user lookup, as the classic daemons answer it. */
 export type UserLookup =
   | { readonly kind: 'found'; readonly tty: string }
   | { readonly kind: 'not-here' }
-  | { readonly kind: 'permission-denied' }
+  | { readonly kind: 'permission-denied'; readonly reason: PermissionDeniedReason }
   | { readonly kind: 'failed' };
 
 /** What stat(2) says about /dev/<line>; `undefined` when it does not exist. */
@@ -47,7 +48,7 @@ export function chooseTty(
       continue;
     }
     if ((st.mode & TTY_GROUP_WRITE) === 0) {
-      if (outcome.kind !== 'found') outcome = { kind: 'permission-denied' };
+      if (outcome.kind !== 'found') outcome = { kind: 'permission-denied', reason: 'mesg-n' };
       continue;
     }
     if (st.atimeMs > best) {

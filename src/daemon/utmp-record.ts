@@ -31,10 +31,12 @@ export interface UtmpRecord {
   readonly loginTime: number;
 }
 
+const LATIN1 = new TextDecoder('latin1');
+
 function cString(bytes: Uint8Array, offset: number, size: number): string {
   const field = bytes.subarray(offset, offset + size);
   const nul = field.indexOf(0);
-  return new TextDecoder('latin1').decode(nul === -1 ? field : field.subarray(0, nul));
+  return LATIN1.decode(nul === -1 ? field : field.subarray(0, nul));
 }
 
 /** Parses whole records; a trailing partial record is ignored (as getutent() does). */

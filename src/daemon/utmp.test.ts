@@ -18,7 +18,7 @@ import {
   type UtmpRecord,
 } from './utmp-record.js';
 import { chooseTty, USER_PROCESS } from './user-lookup.js';
-import { lookUpUser, readUtmp } from './utmp.js';
+import { lookUpUser, readUtmp, UtmpView } from './utmp.js';
 
 const rec = (user: string, line: string, type = USER_PROCESS): UtmpRecord => ({ type, pid: 100, line, user, host: '', loginTime: 1 });
 
@@ -64,8 +64,8 @@ test('chooseTty() picks the newest g+w tty, else PERMISSION_DENIED / NOT_HERE / 
   const recs = [rec('bob', 'pts/1'), rec('bob', 'pts/2'), rec('bob', 'pts/3'), rec('carol', 'pts/3'), rec('dave', 'pts/9'), rec('erin', 'pts/2', 8)];
   assert.deepEqual(chooseTty(recs, 'bob', '', st), { kind: 'found', tty: 'pts/2' });
   assert.deepEqual(chooseTty(recs, 'bob', 'pts/1', st), { kind: 'found', tty: 'pts/1' });
-  assert.deepEqual(chooseTty(recs, 'bob', 'pts/3', st), { kind: 'permission-denied' });
-  assert.deepEqual(chooseTty(recs, 'carol', '', st), { kind: 'permission-denied' });
+  assert.deepEqual(chooseTty(recs, 'bob', 'pts/3', st), { kind: 'permission-denied', reason: 'mesg-n' });
+  assert.deepEqual(chooseTty(recs, 'carol', '', st), { kind: 'permission-denied', reason: 'mesg-n' });
   assert.deepEqual(chooseTty(recs, 'nobody', '', st), { kind: 'not-here' });
   assert.deepEqual(chooseTty(recs, 'erin', '', st), { kind: 'not-here' }, 'DEAD_PROCESS records do not count');
   assert.deepEqual(chooseTty(recs, 'dave', '', st), { kind: 'failed' }, 'tty missing');
@@ -97,4 +97,70 @@ test('lookUpUser() reads a utmp file and stats the ttys in the dev directory', a
 test('readUtmp() reads the system utmp when there is one', { skip: existsSync('/run/utmp') ? false : 'no /run/utmp on this machine' }, async () => {
   const records = await readUtmp('/run/utmp');
   assert.ok(records.every((r) => Number.isInteger(r.type) && r.type >= 0 && r.type <= 9));
+});
+
+test('UtmpView caches the records while the file is unchanged and re-reads it when it changes', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'talkgate-utmp-'));
+  try {
+    const path = join(dir, 'utmp');
+    const view = new UtmpView(path);
+    assert.deepEqual(await view.records(), [], 'missing file: nobody logged in');
+    await writeFile(path, encodeUtmpRecord(rec('alice', 'pts/1')));
+    const old = new Date(Date.now() - 60_000);
+    await utimes(path, old, old); // settled: older than the racy window
+    const first = await view.records();
+    assert.deepEqual(first.map((r) => r.user), ['alice']);
+    assert.equal(await view.records(), first, 'unchanged file: the same cached array');
+    await writeFile(path, encodeUtmpRecord(rec('bob', 'pts/2'))); // same size, rewritten in place
+    await utimes(path, old, new Date(Date.now() - 30_000));
+    assert.deepEqual((await view.records()).map((r) => r.user), ['bob'], 'a new mtime invalidates the view');
+    await writeFile(path, encodeUtmpRecord(rec('carol', 'pts/3'))); // just modified: racy, never cached
+    assert.deepEqual((await view.records()).map((r) => r.user), ['carol']);
+    await writeFile(path, encodeUtmpRecord(rec('dave', 'pts/4')));
+    assert.deepEqual((await view.records()).map((r) => r.user), ['dave'], 'a racy mtime is re-read every time');
+    await rm(path);
+    assert.deepEqual(await view.records(), []);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('readUtmp() reads whole records of a file of any size, ignoring a partial tail', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'talkgate-utmp-'));
+  try {
+    const path = join(dir, 'utmp');
+    await writeFile(path, new Uint8Array(0));
+    assert.deepEqual(await readUtmp(path), []);
+    const bytes = new Uint8Array(2 * UTMP_RECORD_SIZE + 7);
+    bytes.set(encodeUtmpRecord(rec('alice', 'pts/1')), 0);
+    bytes.set(encodeUtmpRecord(rec('bob', 'pts/2')), UTMP_RECORD_SIZE);
+    await writeFile(path, bytes);
+    assert.deepEqual((await readUtmp(path)).map((r) => r.user), ['alice', 'bob']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('lookUpUser() memory per request is the size of the utmp file, not the 1.5 MB bound (64 in flight)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'talkgate-utmp-'));
+  try {
+    const path = join(dir, 'utmp');
+    await writeFile(path, Buffer.concat(Array.from({ length: 8 }, (_, i) => encodeUtmpRecord(rec(`u${i}`, `pts/${i}`)))));
+    const base = process.memoryUsage().arrayBuffers;
+    let peak = base;
+    const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 1);
+    try {
+      for (let round = 0; round < 4; round++) {
+        await Promise.all(Array.from({ length: 64 }, () => lookUpUser({ utmpPath: path, devDir: dir }, 'nobody', '')));
+        peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+      }
+    } finally {
+      clearInterval(sample);
+    }
+    // 256 reads of a 3 KB file: well under a megabyte even if none is collected yet; the old
+    // fixed 1.5 MB buffer put 64 × 1.5 MB = 96 MB in flight.
+    assert.ok(peak - base < 4 * 1024 * 1024, `external memory grew by ${((peak - base) / 1048576).toFixed(1)} MB`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

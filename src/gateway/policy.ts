@@ -3,7 +3,7 @@
  * Pure. Evaluated by the session core before anything is forwarded, so a refused call never rings.
  */
 import type { PolicyRule } from '../config/gateway-config.js';
-import { cidrContains } from './ipv4-cidr.js';
+import { cidrContains } from '../shared/ipv4-cidr.js';
 
 /** What a call looks like to the policy. */
 export interface PolicyQuery {

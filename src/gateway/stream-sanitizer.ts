@@ -14,10 +14,37 @@
  * 0xA0–0xFF that are not valid UTF-8 (Latin-1 text) pass untouched. A possible UTF-8 lead byte is
  * held until the bytes that complete (or refute) it arrive, so the output is independent of how the
  * input was chunked: concat(push(c) for c in chunks) + flush() is the same for every split.
+ *
+ * Cost (issues 17 and 18): a run of at least FAST_SCAN_MIN_BYTES clean bytes costs one scan, not a
+ * per-byte state machine: {@link findUnsafeC0} reads four bytes per step (a SWAR test plus a shared
+ * 64 Ki-entry table over byte pairs), `isUtf8()` (node:buffer, native) clears the bytes ≥ 0x80 and
+ * a native `indexOf(0xc2)` finds the only UTF-8 form of a C1 control. A chunk that needs nothing
+ * is returned as is (no copy). Everything else (escape sequences, C1, Latin-1, short runs between
+ * controls) goes through the byte-wise state machine, whose work per byte is constant: every byte is
+ * scanned at most once and visited by the machine at most once, whatever the content.
  */
+import { Buffer, isUtf8 } from 'node:buffer';
+import { ALWAYS_KEPT_C0, UnsafeC0Finder } from './find-unsafe-c0.js';
 
 /** Bytes of an escape sequence tracked before giving up and returning to plain text. */
 export const MAX_ESCAPE_SEQUENCE_BYTES = 256;
+
+/**
+ * Shortest clean run handed to the native checks (`isUtf8`, `indexOf`); shorter runs between
+ * controls go through the byte-wise loop, whose per-byte cost is lower than a native call's fixed
+ * cost there. Talkgate's own choice (measured: a native call costs about as much as 30 bytes of loop).
+ */
+export const FAST_SCAN_MIN_BYTES = 64;
+
+/**
+ * Most bytes given to one native UTF-8 check: a run that fails it (Latin-1 text, a stray C1) is
+ * left to the byte-wise loop only up to here, then the fast path is tried again. Bounds the native
+ * work per byte whatever the content; talkgate's own choice.
+ */
+export const HIGH_BYTE_CHECK_BYTES = 4_096;
+
+/** Below this many bytes a copy into the output is a byte loop rather than a subarray + set(). */
+const SMALL_COPY_BYTES = 16;
 
 const ESC = 0x1b;
 const BEL = 0x07;
@@ -25,8 +52,6 @@ const CARET = 0x5e; // '^'
 const LBRACKET = 0x5b; // '['
 const BACKSLASH = 0x5c;
 
-/** C0 controls a talk peer legitimately sends (talk-protocol.md §4.3): BEL, BS, TAB, LF, CR. */
-const ALWAYS_KEPT_C0: readonly number[] = [0x07, 0x08, 0x09, 0x0a, 0x0d];
 
 const State = {
   Ground: 0,
@@ -62,6 +87,7 @@ export class StreamSanitizer {
   #pendingNeed = 0;
   /** Bytes consumed in the current escape sequence (bounded by MAX_ESCAPE_SEQUENCE_BYTES). */
   #seqLen = 0;
+  readonly #finder: UnsafeC0Finder;
 
   constructor(options: StreamSanitizerOptions = {}) {
     for (const b of ALWAYS_KEPT_C0) this.#keepC0[b] = 1;
@@ -69,13 +95,14 @@ export class StreamSanitizer {
     if (edit !== undefined) {
       for (const b of edit) if (b < 0x20 && b !== ESC) this.#keepC0[b] = 1;
     }
+    this.#finder = new UnsafeC0Finder(this.#keepC0);
   }
 
   /**
    * Sanitises one chunk; returns the input itself when nothing needed changing. Runs of bytes that
    * pass untouched (printable ASCII, kept controls, Latin-1, complete valid UTF-8 sequences) are
-   * found by a tight scan and copied in bulk; only the bytes that need the state machine go through
-   * it byte by byte, and the output buffer is allocated only when something changes.
+   * found by a scan and copied in bulk; only the bytes that need the state machine go through it
+   * byte by byte, and the output buffer is allocated only when something changes.
    */
   push(chunk: Uint8Array): Uint8Array {
     const n = chunk.length;
@@ -83,30 +110,55 @@ export class StreamSanitizer {
     /** chunk[copied, i) are untouched bytes not yet copied to `out`. */
     let copied = 0;
     let i = 0;
+    /** Index of the next C0 to render at or after `i` (n: none), valid while `i <= c0At`; -1: not scanned. */
+    let c0At = -1;
+    /** Bytes before this index failed the native UTF-8 check: the byte-wise loop owns them. */
+    let slowUntil = 0;
+    UnsafeC0Finder.forget();
     while (i < n) {
       if (this.#state === State.Ground) {
-        i = this.#cleanRun(chunk, i);
+        if (i >= slowUntil && n - i >= FAST_SCAN_MIN_BYTES) {
+          if (c0At < i) c0At = this.#finder.find(chunk, i, n);
+          const end = completeEnd(chunk, i, Math.min(c0At, i + HIGH_BYTE_CHECK_BYTES));
+          if (end - i >= FAST_SCAN_MIN_BYTES) {
+            if (highBytesPass(chunk, i, end)) {
+              i = end;
+              continue;
+            }
+            slowUntil = end;
+          }
+        }
+        const limit = Math.min(n, Math.max(slowUntil, i + FAST_SCAN_MIN_BYTES));
+        i = this.#cleanRun(chunk, i, limit);
         if (i >= n) break;
+        if (i >= limit && this.#passes(chunk, i)) continue;
       }
-      out ??= new Out(n + 8);
+      out ??= new Out(n + (n >>> 3) + 16);
       out.copy(chunk, copied, i);
       this.#byte(chunk[i]!, out);
       copied = ++i;
     }
+    UnsafeC0Finder.forget();
     if (out === undefined) return chunk;
     out.copy(chunk, copied, n);
     return out.result();
   }
 
+  /** Whether the byte at `i` (ground state) would start a run that passes: the byte-wise loop's first test. */
+  #passes(chunk: Uint8Array, i: number): boolean {
+    return this.#cleanRun(chunk, i, i + 1) > i;
+  }
+
   /**
    * From `i` in the ground state, the index of the first byte that is not part of a run passing
-   * untouched (n if the run reaches the end). A UTF-8 sequence counts only when complete in this
-   * chunk and valid (and not an encoded C1); otherwise the state machine takes it from its lead.
+   * untouched, or the first index at or after `limit` that starts a new run (a UTF-8 sequence is
+   * never cut). A UTF-8 sequence counts only when complete in this chunk and valid (and not an
+   * encoded C1); otherwise the state machine takes it from its lead.
    */
-  #cleanRun(chunk: Uint8Array, i: number): number {
+  #cleanRun(chunk: Uint8Array, i: number, limit: number): number {
     const n = chunk.length;
     const keep = this.#keepC0;
-    while (i < n) {
+    while (i < limit) {
       const b = chunk[i]!;
       if (b >= 0x20) {
         if (b < 0x80) {
@@ -286,6 +338,36 @@ function secondMax(lead: number): number {
   return lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
 }
 
+/**
+ * `n`, or the index of a UTF-8 lead byte in the last 3 bytes of chunk[from, n) whose sequence would
+ * run past `n` (the state machine holds it until the next chunk). Leads are ≥ 0xC2 and never
+ * continuation bytes, so the last lead is the only one that can start an incomplete sequence.
+ */
+function completeEnd(chunk: Uint8Array, from: number, n: number): number {
+  for (let j = n - 1; j >= from && j >= n - 3; j--) {
+    const need = utf8Need(chunk[j]!);
+    if (need > 0) return j + need >= n ? j : n;
+  }
+  return n;
+}
+
+/** UTF-8 lead byte of U+0080–U+00BF; followed by 0x80–0x9F it encodes a C1 control. */
+const C1_UTF8_LEAD = 0xc2;
+
+/**
+ * Whether the bytes ≥ 0x80 of chunk[from, to) (a run without unwanted C0) all pass untouched: the
+ * run is valid UTF-8 (complete sequences only) and holds no encoded C1 (C2 80–9F). False sends the
+ * run to the byte-wise loop (Latin-1 text, raw C1, broken UTF-8), which decides byte by byte.
+ */
+function highBytesPass(chunk: Uint8Array, from: number, to: number): boolean {
+  const run = Buffer.from(chunk.buffer, chunk.byteOffset + from, to - from); // a view: native memchr below
+  if (!isUtf8(run)) return false;
+  for (let k = run.indexOf(C1_UTF8_LEAD); k !== -1; k = run.indexOf(C1_UTF8_LEAD, k + 2)) {
+    if (run[k + 1]! < 0xa0) return false; // valid UTF-8: a C2 lead always has its continuation in the run
+  }
+  return true;
+}
+
 /** A growable output buffer (worst case 3 output bytes per input byte). */
 class Out {
   #buf: Uint8Array;
@@ -300,9 +382,15 @@ class Out {
     this.#buf = next;
   }
   copy(src: Uint8Array, from: number, to: number): void {
-    this.#room(to - from);
+    const k = to - from;
+    if (k <= 0) return;
+    this.#room(k);
+    if (k < SMALL_COPY_BYTES) {
+      for (let j = from; j < to; j++) this.#buf[this.#len++] = src[j]!;
+      return;
+    }
     this.#buf.set(src.subarray(from, to), this.#len);
-    this.#len += to - from;
+    this.#len += k;
   }
   push(b: number): void {
     this.#room(1);

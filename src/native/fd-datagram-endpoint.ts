@@ -20,6 +20,7 @@ import {
   SOCK_DGRAM,
   SOCKADDR_IN_SIZE,
   SOL_SOCKET,
+  SO_REUSEADDR,
   sockaddrIn,
 } from './socket-abi.js';
 import { WakePoll } from './wake-poll.js';
@@ -73,6 +74,35 @@ export function bindUdpSocketFd(address: string, port: number): number {
     throw new NativeSocketError('bind', e);
   }
   return fd;
+}
+
+/** TCP (SOCK_STREAM); the only stream socket this layer opens. */
+const SOCK_STREAM = 1;
+/** listen(2) backlog of an inherited admin listener (the admin server bounds connections itself). */
+export const LISTEN_BACKLOG = 64;
+
+/**
+ * socket()+SO_REUSEADDR+bind()+listen() of a new IPv4 TCP listener fd, for a privileged process to
+ * hand to its unprivileged worker (which serves on it with `server.listen({ fd })`).
+ */
+export function listenTcpSocketFd(address: string, port: number, backlog = LISTEN_BACKLOG): number {
+  const c = libc();
+  const fd = c.socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw new NativeSocketError('socket', c.errno());
+  const one = Buffer.alloc(4);
+  one.writeInt32LE(1, 0);
+  const sa = sockaddrIn({ address, port });
+  if (c.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4) !== 0 || c.bind(fd, sa, sa.length) !== 0 || c.listen(fd, backlog) !== 0) {
+    const e = c.errno();
+    c.close(fd);
+    throw new NativeSocketError(`bind/listen ${address}:${port}`, e);
+  }
+  return fd;
+}
+
+/** Closes an fd this process no longer needs (handed to a child). */
+export function closeFd(fd: number): void {
+  libc().close(fd);
 }
 
 export class FdDatagramEndpoint implements DatagramEndpoint {

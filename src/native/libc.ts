@@ -15,6 +15,7 @@ type Ptr = unknown;
 export interface Libc {
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Ptr, len: number): number;
+  listen(fd: number, backlog: number): number;
   getsockname(fd: number, addr: Ptr, len: Ptr): number;
   getsockopt(fd: number, level: number, name: number, value: Ptr, len: Ptr): number;
   setsockopt(fd: number, level: number, name: number, value: Ptr, len: number): number;
@@ -47,6 +48,7 @@ export function libc(): Libc {
   const f = {
     socket: lib.func('int socket(int domain, int type, int protocol)'),
     bind: lib.func('int bind(int fd, void *addr, uint32_t len)'),
+    listen: lib.func('int listen(int fd, int backlog)'),
     getsockname: lib.func('int getsockname(int fd, void *addr, void *len)'),
     getsockopt: lib.func('int getsockopt(int fd, int level, int name, void *value, void *len)'),
     setsockopt: lib.func('int setsockopt(int fd, int level, int name, void *value, uint32_t len)'),
@@ -63,6 +65,7 @@ export function libc(): Libc {
   cached = {
     socket: (d, t, p) => f.socket(d, t, p) as number,
     bind: (fd, a, l) => f.bind(fd, a, l) as number,
+    listen: (fd, b) => f.listen(fd, b) as number,
     getsockname: (fd, a, l) => f.getsockname(fd, a, l) as number,
     getsockopt: (fd, lv, n, v, l) => f.getsockopt(fd, lv, n, v, l) as number,
     setsockopt: (fd, lv, n, v, l) => f.setsockopt(fd, lv, n, v, l) as number,

@@ -11,6 +11,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { assertPrivilegeSeparated } from './privsep-check.js';
 import { join } from 'node:path';
 import { labSkip } from './prereq.js';
 import { threeHosts, IN_ADDR, FW_IN_ADDR, FW_OUT_ADDR, OUT_ADDR, OUT2_ADDR, INSIDE_IF, OUTSIDE_IF } from './topologies.js';
@@ -19,7 +20,7 @@ import { TalkdControl } from './talkd-control.js';
 import { talkgateArgv, NETKIT_TALK } from './peers.js';
 import { sleep, waitUntil } from './proc.js';
 import { udpProbe } from './udp-probe.js';
-import { readPcap, ipPackets, IPPROTO_TCP, type PcapIp } from './pcap-reader.js';
+import { readPcap, ipPackets, IPPROTO_TCP, IPPROTO_UDP, type PcapIp } from './pcap-reader.js';
 import type { Capture, Lab, LabProcess } from './lab.js';
 import type { Terminal } from './terminal.js';
 import {
@@ -29,6 +30,9 @@ import {
   TALK_VERSION,
   IMPOSSIBLE_ID,
   MAX_LIFE_MS,
+  AF_INET,
+  answerName,
+  decodeNtalkCtlMsg,
   decodeNtalkCtlResponse,
   encodeNtalkCtlMsg,
   sockAddr,
@@ -183,10 +187,10 @@ describe('talkgate gateway (classical) between real talk peers, forward policy d
     process.stderr.write(`gateway classical lab: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   });
 
-  test('started as root, the gateway binds 517/518 on both faces and then runs as nobody', async () => {
-    const pid = gw.pid as number;
-    const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    assert.equal(uid, (await lab.exec('fw', ['id', '-u', 'nobody'])).stdout.trim(), 'real uid after the drop');
+  test('started as root, the gateway binds 517/518 on both faces; the worker owning them runs as nobody with no capability', async () => {
+    const worker = await assertPrivilegeSeparated(lab, 'fw', configPath);
+    const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${worker}/status`, 'utf8'))?.[1];
+    assert.equal(uid, (await lab.exec('fw', ['id', '-u', 'nobody'])).stdout.trim(), 'real uid of the worker');
     const udp = (await lab.exec('fw', ['ss', '-H', '-uln'])).stdout;
     for (const a of [FW_IN_ADDR, FW_OUT_ADDR]) for (const p of [517, 518]) assert.match(udp, new RegExp(`${a.replace(/\./g, '\\.')}:${p}\\s`));
   });
@@ -225,6 +229,45 @@ describe('talkgate gateway (classical) between real talk peers, forward policy d
     assert.match(String(connected?.['peer']), new RegExp(`^${OUT_ADDR.replace(/\./g, '\\.')}:\\d+$`));
     assert.match(String(connected?.['target']), new RegExp(`^${IN_ADDR.replace(/\./g, '\\.')}:\\d+$`));
     assert.ok(Number(ended['bytesIn']) > 0 && Number(ended['bytesOut']) > 0 && Number(ended['durationMs']) > 0, JSON.stringify(ended));
+  });
+
+  /**
+   * Issue 13: a call through the gateway, then the DELETE the gateway forwarded to bob's daemon,
+   * read off the outside capture: AF_INET addr, answered SUCCESS, and a second DELETE of that id
+   * (from bob's host) finds nothing, so no invitation lingers. inetutils checks addr's family
+   * (BADADDR for the old family-0 DELETE); netkit 0.17 does not, but must answer SUCCESS all the same.
+   */
+  const deleteLeavesNoInvitation = async (kind: 'netkit' | 'inetutils'): Promise<void> => {
+    const cap = await lab.capture('fw', OUTSIDE_IF, ['udp', 'port', String(NTALK_PORT)], `fw-outside-delete-${kind}`);
+    await talkCall({ caller: alice, callee: bob, target: `bob%rc-out@${FW_IN_ADDR}`, ...(kind === 'inetutils' ? { calleeClient: 'inetutils' as const } : {}) });
+    // alice's client DELETEs at the gateway once accept() returned; the gateway forwards it.
+    await sleep(500);
+    const udp = ipPackets(readPcap(await cap.stop())).filter((p) => p.protocol === IPPROTO_UDP);
+    const deletes = udp
+      .filter((p) => p.src === FW_OUT_ADDR && p.dst === OUT_ADDR && p.dport === NTALK_PORT && p.payload.length === 84)
+      .map((p) => decodeNtalkCtlMsg(p.payload))
+      .filter((m) => m.type === RequestType.DELETE);
+    assert.equal(deletes.length, 1, `${kind}: the gateway forwarded one DELETE to the callee daemon`);
+    const answers = udp
+      .filter((p) => p.src === OUT_ADDR && p.sport === NTALK_PORT && p.dst === FW_OUT_ADDR && p.payload.length === 24)
+      .map((p) => decodeNtalkCtlResponse(p.payload))
+      .filter((r) => r.type === RequestType.DELETE);
+    assert.deepEqual(answers.map((r) => answerName(r.answer)), ['SUCCESS'], `${kind} talkd removed the invitation (SUCCESS, not BADADDR): ${JSON.stringify(answers)}`);
+    assert.equal(deletes[0]?.addr.family, AF_INET, "the DELETE's addr is AF_INET");
+    // Deleting that id again finds nothing: the invitation is gone from bob's daemon.
+    const again = encodeNtalkCtlMsg({ ...(deletes[0] as NonNullable<(typeof deletes)[0]>), ctlAddr: sockAddr(OUT_ADDR, 43519), addr: sockAddr(OUT_ADDR, 0) });
+    const res = await udpProbe(lab, 'out', { to: OUT_ADDR, port: NTALK_PORT, bindPort: 43519, payloads: [again], expect: 1, waitMs: 5_000 });
+    assert.equal(answerName(decodeNtalkCtlResponse(res.replies[0]?.bytes ?? Buffer.alloc(0)).answer), 'NOT_HERE', `${kind}: no invitation left`);
+  };
+
+  test("issue 13: the gateway's DELETE carries an AF_INET addr; inetutils and netkit talkd answer SUCCESS and keep no invitation", async () => {
+    await daemons.use('out', { kind: 'inetutils' });
+    try {
+      await deleteLeavesNoInvitation('inetutils');
+    } finally {
+      await daemons.use('out', { kind: 'netkit' });
+    }
+    await deleteLeavesNoInvitation('netkit');
   });
 
   test('outbound through the directory (talk bob@10.1.0.1), inetutils client on the inside', async () => {

@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { assertPrivilegeSeparated } from './privsep-check.js';
 import { join } from 'node:path';
 import { labSkip } from './prereq.js';
 import { threeHosts, FW_IN_ADDR, FW_OUT_ADDR, IN_ADDR, OUT_ADDR, OUT2_ADDR } from './topologies.js';
@@ -72,6 +73,8 @@ describe('pinhole gateway: talk-aware NAT with one nftables hole per call', { sk
   async function startGateway(conf = confPath): Promise<void> {
     gw = lab.spawn('fw', talkgateArgv('gateway', '--config', conf, '--log-level', 'debug'));
     await lab.waitUdpListen('fw', 518, gw);
+    // The sockets may still be a killed predecessor's for a moment: wait for this gateway's word.
+    await waitUntil('gateway running', async () => gwLines().some((l) => l.includes('"gateway running')), 15_000, 50);
     await waitUntil('gateway on the outside face', async () => {
       const r = await lab.exec('fw', ['ss', '-H', '-uln', 'sport = :518'], { check: false });
       return r.stdout.includes(`${FW_OUT_ADDR}:518`);
@@ -315,6 +318,46 @@ describe('pinhole gateway: talk-aware NAT with one nftables hole per call', { sk
     } finally {
       await hangUp(alice);
     }
+  });
+
+  test('privilege separation: the worker owning the peer sockets runs unprivileged; the privileged process holds none', async () => {
+    await assertPrivilegeSeparated(lab, 'fw', confPath);
+  });
+
+  test('kill -9 of the worker during ringing: its hole is gone within 1 s, a new worker serves a new call, the audit log is intact', async () => {
+    const oldWorker = await assertPrivilegeSeparated(lab, 'fw', confPath);
+    const bMark = bob.mark();
+    await alice.type(`${NETKIT_TALK} bob@${FW_IN_ADDR}`);
+    try {
+      await bob.waitForOutput(RESPOND_RE, bMark, T);
+      await waitHoles((e) => e.length === 4, 'the call hole');
+      const killedAt = Date.now();
+      process.kill(oldWorker, 'SIGKILL');
+      await waitHoles((e) => e.length === 0, 'no hole of the dead worker', 1_000);
+      process.stderr.write(`pinhole lab: worker killed during ringing, its hole gone after ${Date.now() - killedAt} ms\n`);
+    } finally {
+      await hangUp(alice);
+    }
+    await waitUntil('a new worker', async () => {
+      try {
+        return (await assertPrivilegeSeparated(lab, 'fw', confPath)) !== oldWorker;
+      } catch {
+        return false;
+      }
+    }, 10_000, 100);
+    const m2 = bob.mark();
+    await alice.type(`${NETKIT_TALK} bob@${FW_IN_ADDR}`);
+    const announced = await bob.waitForOutput(RESPOND_RE, m2, T);
+    try {
+      await bob.type(`${NETKIT_TALK} ${respondWithOf(announced)}`);
+      await bob.waitFor(/Connection established/, T);
+      await alice.waitFor(/Connection established/, T);
+    } finally {
+      await hangUp(alice, bob);
+    }
+    const lines = readFileSync(auditPath, 'utf8').split('\n').filter((l) => l !== '');
+    for (const l of lines) JSON.parse(l);
+    assert.ok(lines.some((l) => l.includes('"event":"connected"')), 'the new worker audited its call');
   });
 
   test('inside an administrator\'s ruleset (own_firewall = false): only our prefixed chains and sets change', async () => {

@@ -11,6 +11,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { assertPrivilegeSeparated } from './privsep-check.js';
 import { join } from 'node:path';
 import { labSkip } from './prereq.js';
 import { threeHosts, FW_IN_ADDR, FW_OUT_ADDR, IN_ADDR, OUT_ADDR, OUTSIDE_IF } from './topologies.js';
@@ -87,6 +88,10 @@ describe('gateway mode = "transparent" with real netkit talk on both sides', { s
   test('installs one table (outbound, inbound, inbound replies) and one ip rule', async () => {
     assert.equal(await tableRules(), 3);
     assert.equal(await markRules(), 1);
+  });
+
+  test('privilege separation: the worker owning the faces and the tproxy socket runs unprivileged; the privileged process holds none', async () => {
+    await assertPrivilegeSeparated(lab, 'fw', configPath);
   });
 
   test('outbound: alice runs `talk bob@198.51.100.2`, bob answers with the printed command (through the gateway)', async () => {

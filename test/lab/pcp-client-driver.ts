@@ -8,7 +8,7 @@
 import { createSocket } from 'node:dgram';
 import { createInterface } from 'node:readline';
 import { PcpClient, type MapResult } from '../../src/pcp/pcp-client.js';
-import { PcpDataPath } from '../../src/pcp/pcp-data-path.js';
+import { PcpDataPath } from '../../src/gateway/pinhole/pcp-data-path.js';
 import { PCP_SERVER_PORT, pcpResultName } from '../../src/pcp/pcp-constants.js';
 import { decodePcpRequest, encodePcpRequest } from '../../src/pcp/pcp-request.js';
 import { decodePcpResponse } from '../../src/pcp/pcp-response.js';

@@ -230,6 +230,39 @@ describe('talkgate talk against real peers', { skip, timeout: 300_000 }, () => {
     }
   });
 
+  test('after a hang-up both halves stay readable on the normal screen of both sides; --no-keep leaves neither', async () => {
+    const exchange = async (a: string, b: string): Promise<void> => {
+      await alice.type(a);
+      await bob.type(b);
+      await alice.waitFor(new RegExp(escapeRe(b)), T);
+      await bob.waitFor(new RegExp(escapeRe(a)), T);
+      const bobMark = bob.mark();
+      await alice.key('C-c'); // alice hangs up; bob's client ends on the peer's hang-up
+      assert.ok(await alice.backToPrompt(), `alice has no prompt:\n${await alice.screen()}`);
+      await bob.waitForOutput(/Connection closing/, bobMark, 5_000);
+      assert.ok(await bob.backToPrompt(), `bob has no prompt:\n${await bob.screen()}`);
+    };
+    try {
+      await connect(TALKGATE, TALKGATE);
+      await exchange('alice keeps this line', 'bob keeps this line');
+      // Back at the shell prompt (the alternate screen is gone), the conversation is still there.
+      checkHalves(await alice.screen(), 'alice keeps this line', 'bob keeps this line', 'alice after her ^C');
+      checkHalves(await bob.screen(), 'bob keeps this line', 'alice keeps this line', 'bob after the peer hung up');
+
+      await connect(`${TALKGATE} --no-keep`, `${TALKGATE} --no-keep`);
+      await exchange('alice forgets this', 'bob forgets this');
+      for (const [who, t] of [['alice', alice], ['bob', bob]] as const) {
+        const s = await t.screen();
+        assert.doesNotMatch(s, /forgets this/, `${who} kept the conversation despite --no-keep:\n${s}`);
+        assert.match(s, /Connection closing/, `${who}: the closing message is still printed:\n${s}`);
+      }
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- alice ---\n${await alice.screen()}\n--- bob ---\n${await bob.screen()}`);
+    } finally {
+      await hangUp().catch(() => undefined);
+    }
+  });
+
   /**
    * The callee's daemon answers on udp/517 (otalk) only: first it silently drops udp/518 from the
    * caller (the client gets no ntalk answer and probes otalk), then it does not serve ntalk at all

@@ -45,3 +45,11 @@ test('checkAuditFile() names the user and the path in its message', () => {
   assert.equal(d?.key, 'audit.file');
   assert.match(d?.message ?? '', /user nobody cannot enter \/var\/log\/talkgate/);
 });
+
+test('checkAuditFile() for a gateway started as root needs only a reachable, existing directory (the monitor creates and chowns the file)', () => {
+  const prepared = (path: string): string[] => checkAuditFile(path, NOBODY, probes, { preparedByRoot: true }).map((d) => d.code);
+  assert.deepEqual(prepared('/var/log/mine/new.jsonl'), []);
+  assert.deepEqual(prepared('/var/log/talkgate/audit.jsonl'), ['audit-not-writable'], 'nobody cannot reach into root:adm 0750');
+  assert.deepEqual(prepared('/var/log/none/audit.jsonl'), ['audit-directory-missing']);
+  assert.deepEqual(prepared('/var/log/mine'), ['audit-is-directory']);
+});

@@ -8,6 +8,7 @@ export type DoctorCode =
   | 'audit-not-writable'
   | 'audit-relative-path'
   | 'run-as-user-missing'
+  | 'run-as-root'
   | 'host-unresolvable'
   | 'hosts-not-checked';
 

@@ -66,13 +66,16 @@ test('runGatewayDoctor() is valid with warnings only, and stops at schema errors
   assert.deepEqual(bad.lines, ['gw.toml:14: admin.listen: port 99999 is out of range (1-65535)']);
 });
 
-test('runAsAccount() is the [privileges] user, nobody for classical, or the caller when not root', () => {
+test('runAsAccount() is the [privileges] user, else nobody in every mode, or the caller when not root', () => {
   const load = (t: string) => {
-    const r = parseGatewayConfig(`${t}\n[inside]\naddress = "10.1.0.1"\nnetworks = ["10.1.0.0/24"]\n[outside]\naddress = "198.51.100.1"\n`, 't');
-    assert.ok(r.ok);
+    const r = parseGatewayConfig(`${t}\n[inside]\naddress = "10.1.0.1"\ninterface = "lan0"\nnetworks = ["10.1.0.0/24"]\n[outside]\naddress = "198.51.100.1"\ninterface = "wan0"\n`, 't');
+    assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
     return r.config;
   };
   assert.deepEqual(runAsAccount(load(''), fakeDoctorProbes()), NOBODY);
+  assert.deepEqual(runAsAccount(load('mode = "transparent"'), fakeDoctorProbes()), NOBODY, 'privilege separated: the worker');
+  const root = runAsAccount(load('[privileges]\nuser = "root"'), fakeDoctorProbes());
+  assert.ok('code' in root && root.code === 'run-as-root');
   assert.deepEqual(runAsAccount(load('[privileges]\nuser = "tg"'), fakeDoctorProbes()), ADM);
   assert.deepEqual(runAsAccount(load('[privileges]\nuser = "tg"'), fakeDoctorProbes({ self: NOBODY })), NOBODY);
   const missing = runAsAccount(load('[privileges]\nuser = "ghost"'), fakeDoctorProbes());

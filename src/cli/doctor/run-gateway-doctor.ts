@@ -16,8 +16,7 @@ import { checkDirectoryHosts } from './check-directory-hosts.js';
 import type { Account, DoctorProbes } from './doctor-probes.js';
 import type { DoctorDiagnostic } from './doctor-diagnostic.js';
 
-/** Who a gateway started as root runs as without [privileges] in classical mode (gateway-command.ts's default). */
-export const DEFAULT_RUN_AS_USER = 'nobody';
+import { DEFAULT_UNPRIVILEGED_USER } from '../drop-privileges.js';
 
 export interface GatewayDoctorInput {
   /** The configuration file. */
@@ -36,22 +35,19 @@ export interface GatewayDoctorReport {
 }
 
 /**
- * The account the gateway will run as: started as root, [privileges] user, else nobody in the
- * classical mode (the other modes keep root); started as anyone else, that user.
+ * The account that serves the peers and writes the audit log: started as root, the privilege
+ * separated worker, [privileges] user or nobody in every mode (src/gateway/privsep/); started as
+ * anyone else, that user.
  */
 export function runAsAccount(c: GatewayConfig, probes: Pick<DoctorProbes, 'self' | 'account'>): DoctorDiagnostic | Account {
   const self = probes.self();
   if (self.uid !== 0) return self;
-  const name = c.privileges?.user ?? (c.mode === 'classical' ? DEFAULT_RUN_AS_USER : undefined);
-  if (name === undefined) return self;
+  const name = c.privileges?.user ?? DEFAULT_UNPRIVILEGED_USER;
+  const key = c.privileges !== undefined ? 'privileges.user' : 'privileges';
   const a = probes.account(name);
-  if (a !== undefined) return a;
-  return {
-    severity: 'error',
-    code: 'run-as-user-missing',
-    key: c.privileges !== undefined ? 'privileges.user' : 'mode',
-    message: `the gateway would run as user ${name}, which does not exist`,
-  };
+  if (a === undefined) return { severity: 'error', code: 'run-as-user-missing', key, message: `the gateway's worker would run as user ${name}, which does not exist` };
+  if (a.uid === 0) return { severity: 'error', code: 'run-as-root', key, message: `user ${name} is root: the worker must run unprivileged` };
+  return a;
 }
 
 function isDiagnostic(x: DoctorDiagnostic | Account): x is DoctorDiagnostic {
@@ -82,7 +78,10 @@ export async function runGatewayDoctor(input: GatewayDoctorInput): Promise<Gatew
   found.push(...checkModePrerequisites(c, input.prerequisites).map(({ severity, code, key, message }) => ({ severity, code, key, message })));
   const who = runAsAccount(c, input.probes);
   if (isDiagnostic(who)) found.push(who);
-  else if (c.audit !== undefined) found.push(...checkAuditFile(c.audit.file, who, input.probes));
+  else if (c.audit !== undefined) {
+    // Started as root, the privileged monitor creates the file and hands it to the worker (privileged-monitor.ts #prepareAudit).
+    found.push(...checkAuditFile(c.audit.file, who, input.probes, { preparedByRoot: input.probes.self().uid === 0 }));
+  }
   found.push(...(await checkDirectoryHosts(c, input.probes)));
   const all = found.map(located);
   return { valid: !all.some((d) => d.severity === 'error'), lines: all.map((d) => formatDiagnostic(path, d)), summary: summaryLine(path, all, c.mode) };

@@ -15,6 +15,8 @@ export const ADMIN_MAX_CONNECTIONS = 64;
 export interface AdminServerOptions {
   /** `host:port`, e.g. 127.0.0.1:9518. */
   listen: string;
+  /** An inherited listening socket (opened by the privileged process) to serve on instead. */
+  fd?: number;
   /** Current GatewayStatus (serialised as JSON). */
   status: () => unknown;
   registry: Registry;
@@ -33,7 +35,8 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   server.maxConnections = ADMIN_MAX_CONNECTIONS;
   server.headersTimeout = ADMIN_REQUEST_TIMEOUT_MS;
   server.requestTimeout = ADMIN_REQUEST_TIMEOUT_MS;
-  server.listen(port, host);
+  if (opts.fd !== undefined) server.listen({ fd: opts.fd });
+  else server.listen(port, host);
   await once(server, 'listening');
   const addr = server.address();
   if (addr === null || typeof addr === 'string') throw new Error('Admin server has no TCP address');

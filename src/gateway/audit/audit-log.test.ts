@@ -108,6 +108,7 @@ test('AuditLog tags every record with its run, so run + callId identify a call a
     '1970-01-01T00:00:00.000Z/100 c-000001',
     '1970-01-01T00:00:05.000Z/200 c-000001',
   ]);
+  fs.rmSync(path.dirname(file), { recursive: true });
 });
 
 test('AuditLog: a record is in the file when record() returns; synced() resolves once it is on stable storage', async () => {

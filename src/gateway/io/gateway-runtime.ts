@@ -1,8 +1,10 @@
 /**
- * The classical gateway's I/O adapter: binds the control faces (ntalk/otalk on the inside and the
- * outside address) and the gateway's own client sockets, decodes datagrams at the receive edge,
- * feeds the pure {@link GatewaySessions} core and carries out its effects with the TCP relay,
- * the resolver, the audit log, the logger and the metrics.
+ * The gateway's I/O adapter, the same for every mode: binds (or, under privilege separation,
+ * adopts from the privileged process) the control faces (ntalk/otalk on the inside and the outside
+ * address) and the gateway's own client sockets, plus the mode's interception when it has one;
+ * decodes datagrams at the receive edge, feeds the pure {@link GatewaySessions} core and carries out
+ * its effects with the mode's {@link DataPath}, the resolver, the audit log, the logger and the
+ * metrics. What differs between modes is chosen once, in src/gateway/modes/.
  */
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
@@ -28,15 +30,15 @@ import { createGatewayMetrics, type GatewayMetrics } from '../../observability/m
 import { DeferredLog } from '../../observability/deferred-log.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
-import { RelayManager, type RelayLogger } from '../relay/relay-manager.js';
+import type { RelayLogger } from '../relay/relay-manager.js';
 import { GatewaySessions } from '../session/gateway-sessions.js';
 import { RESOLVE_TIMEOUT_MS } from '../session/session-constants.js';
 import type { AnyRequest, Effect, SessionInput, Side, TalkProtocol } from '../session/session-types.js';
 import type { GatewayStatus } from '../gateway-status.js';
-import { TransparentIngress } from './transparent-ingress.js';
-import { createPinholeDataPath } from '../pinhole/pinhole-from-config.js';
-import type { PinholeDataPath } from '../pinhole/pinhole-data-path.js';
-import { createPcpDataPath, type PcpDataPath } from '../../pcp/pcp-data-path.js';
+import { TransparentIngress, type ForeignSender } from './transparent-ingress.js';
+import type { DataPath, DataPathEvents } from '../modes/data-path.js';
+import { modeWiring } from '../modes/gateway-modes.js';
+import type { DataPathContext } from '../modes/mode-wiring.js';
 
 const SIDES: readonly Side[] = ['inside', 'outside'];
 /** talk.h ANNOUNCE: the request type whose sending renews a call's pinhole. */
@@ -51,15 +53,41 @@ const MAX_CONTROL_DATAGRAM = 512;
  */
 const CONTROL_RECV_BUFFER_BYTES = 4 * 1024 * 1024;
 
+/** A control socket's place: its side and protocol. */
+export type FaceKey = `${Side}/${TalkProtocol}`;
+type Key = FaceKey;
+
+/**
+ * Sockets opened by the privileged process and inherited by this (unprivileged) worker, as fds;
+ * see src/gateway/privsep/. Absent when the runtime binds its own sockets (one process).
+ */
+export interface InheritedSockets {
+  readonly faces: Readonly<Record<FaceKey, number>>;
+  readonly clients: Readonly<Record<FaceKey, number>>;
+  readonly admin?: number;
+  /** The receiving tproxy socket of the mode's interception. */
+  readonly intercept?: number;
+}
+
+/** What the privileged process does for this worker. */
+export interface PrivilegedServices {
+  /** Local nftables holes (pinhole mode). */
+  readonly holes?: DataPath;
+  /** Sending from foreign addresses (interception). */
+  readonly sendFrom: ForeignSender;
+}
+
 export interface GatewayRuntimeOptions {
   readonly config: GatewayConfig;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Metrics registry (a fresh one by default). */
   readonly registry?: Registry;
+  readonly inherited?: InheritedSockets;
+  readonly privileged?: PrivilegedServices;
+  /** Replaces the mode's data path (a new data path is one factory; tests use this). */
+  readonly dataPath?: (config: GatewayConfig, ctx: DataPathContext) => DataPath;
 }
-
-type Key = `${Side}/${TalkProtocol}`;
 
 export class GatewayRuntime {
   readonly #clock: Clock;
@@ -69,23 +97,26 @@ export class GatewayRuntime {
   readonly #registry: Registry;
   readonly #metrics: GatewayMetrics;
   readonly #core: GatewaySessions;
-  readonly #relay: RelayManager;
+  readonly #opts: GatewayRuntimeOptions;
+  /** What the data path reports into the core (a data path living elsewhere reports here too). */
+  readonly dataPathEvents: DataPathEvents;
+  /** The mode's data path (relay, local holes, holes over PCP, ...). */
+  readonly #dataPath: DataPath;
   readonly #faces = new Map<Key, dgram.Socket>();
   readonly #clients = new Map<Key, dgram.Socket>();
   readonly #callMeta = new Map<string, { direction: string; started: number }>();
   #config: GatewayConfig;
   #audit: AuditLog | undefined;
   #admin: AdminServer | undefined;
-  /** mode = "transparent": the intercepting ingress (the classical faces stay bound beside it). */
+  /** The mode's intercepting ingress, if any (the faces stay bound beside it). */
   #transparent: TransparentIngress | undefined;
-  /** mode = "pinhole": nftables holes replace the relay as the data path. */
-  readonly #pinhole: PinholeDataPath | PcpDataPath | undefined;
   #timer: NodeJS.Timeout | undefined;
   /** The deadline #timer is armed for. */
   #timerAt: number | undefined;
   #stopped = false;
 
   private constructor(opts: GatewayRuntimeOptions) {
+    this.#opts = opts;
     this.#config = opts.config;
     this.#clock = opts.clock;
     this.#log = opts.logger;
@@ -93,39 +124,19 @@ export class GatewayRuntime {
     this.#registry = opts.registry ?? new Registry();
     this.#metrics = createGatewayMetrics(this.#registry);
     this.#core = new GatewaySessions({ config: opts.config, clock: opts.clock });
-    this.#relay = new RelayManager({
-      portRange: opts.config.relay.ports,
-      maxRelays: opts.config.limits.maxCalls,
-      clock: opts.clock,
-      logger: this.#deferred.facade() satisfies RelayLogger,
-      events: {
-        onConnected: (callId, info) => this.#feed({ kind: 'dataPathConnected', callId, peer: info.peer, target: info.target }),
-        onEnded: (callId, info) => this.#feed({ kind: 'dataPathEnded', callId, ...info }),
-        onRefusedConnection: (callId, from) => this.#feed({ kind: 'dataPathRefused', callId, from }),
-      },
+    const events: DataPathEvents = (this.dataPathEvents = {
+      onConnected: (callId, info) => this.#feed({ kind: 'dataPathConnected', callId, peer: info.peer, target: info.target }),
+      onEnded: (callId, info) => this.#feed({ kind: 'dataPathEnded', callId, ...info }),
+      onRefusedConnection: (callId, from) => this.#feed({ kind: 'dataPathRefused', callId, from }),
     });
-    const mb = opts.config.middlebox;
-    if (opts.config.mode === 'pinhole' && mb !== undefined) {
-      // A remote middlebox opens the holes over PCP (THIRD_PARTY for the inside party; issue 7).
-      this.#pinhole = createPcpDataPath({
-        server: mb.pcp,
-        port: mb.port,
-        localAddress: opts.config.inside.address,
-        maxHoles: opts.config.limits.maxCalls,
-        logger: opts.logger,
-        events: { onEnded: (callId, info) => this.#feed({ kind: 'dataPathEnded', callId, ...info }) },
-      });
-    } else if (opts.config.mode === 'pinhole') {
-      this.#pinhole = createPinholeDataPath({
-        config: opts.config,
-        clock: opts.clock,
-        logger: opts.logger,
-        events: {
-          onConnected: (callId, info) => this.#feed({ kind: 'dataPathConnected', callId, peer: info.peer, target: info.target }),
-          onEnded: (callId, info) => this.#feed({ kind: 'dataPathEnded', callId, ...info }),
-        },
-      });
-    }
+    const ctx: DataPathContext = {
+      clock: opts.clock,
+      logger: opts.logger,
+      relayLogger: this.#deferred.facade() satisfies RelayLogger,
+      events,
+      ...(opts.privileged?.holes !== undefined ? { privilegedHoles: opts.privileged.holes } : {}),
+    };
+    this.#dataPath = (opts.dataPath ?? modeWiring(opts.config).dataPath)(opts.config, ctx);
   }
 
   /** Binds every socket (faces, client sockets, admin) and opens the audit log. */
@@ -159,8 +170,34 @@ export class GatewayRuntime {
     return this.#core.status();
   }
 
-  relayPorts(): number[] {
-    return this.#relay.listening();
+  /** The kind of the running data path ("relay", "nft-holes", "pcp", ...). */
+  dataPathKind(): string {
+    return this.#dataPath.kind;
+  }
+
+  /**
+   * Reopens the audit log by its path (SIGHUP after logrotate moved it): records written before
+   * are flushed to the old file, every later one goes to the new file; none is lost.
+   */
+  reopenAudit(): void {
+    const c = this.#config;
+    if (this.#audit === undefined || c.audit === undefined) return;
+    const next = this.#openAudit(c.audit.file);
+    const old = this.#audit;
+    this.#audit = next;
+    try {
+      old.close();
+    } catch (err: unknown) {
+      this.#log.error({ file: c.audit.file, err: sanitizeText(String(err)) }, 'closing the rotated audit log failed');
+    }
+  }
+
+  #openAudit(file: string): AuditLog {
+    return AuditLog.open(file, {
+      clock: this.#clock,
+      run: `${new Date(this.#clock.wallNow()).toISOString()}/${process.pid}`,
+      onSyncError: (err) => this.#log.error({ file, err: sanitizeText(String(err.code ?? err.message)) }, 'audit log fsync failed'),
+    });
   }
 
   adminAddress(): { address: string; port: number } | undefined {
@@ -179,8 +216,10 @@ export class GatewayRuntime {
       warnings.push('addresses/ports changed: restart the gateway to apply them');
     }
     if (!same(c.relay.ports, next.relay.ports)) warnings.push('relay.ports changed: restart the gateway to apply it');
-    if (c.mode !== next.mode || !same(c.transparent, next.transparent) || c.inside.interface !== next.inside.interface || c.outside.interface !== next.outside.interface) {
-      warnings.push('mode/interfaces/transparent changed: restart the gateway to apply them');
+    const section = (g: GatewayConfig): unknown => ('transparent' in g ? g.transparent : undefined);
+    const holes = (g: GatewayConfig): unknown => ('pinhole' in g ? g.pinhole : undefined);
+    if (c.mode !== next.mode || !same(section(c), section(next)) || !same(holes(c), holes(next)) || c.inside.interface !== next.inside.interface || c.outside.interface !== next.outside.interface) {
+      warnings.push('mode/interfaces/transparent/pinhole changed: restart the gateway to apply them');
     }
     if (!same(c.audit, next.audit) || !same(c.admin, next.admin)) warnings.push('audit/admin changed: restart the gateway to apply them');
     this.#config = next;
@@ -192,12 +231,10 @@ export class GatewayRuntime {
     if (this.#stopped) return;
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#relay.closeAll();
-    await this.#pinhole?.stop();
+    await this.#dataPath.stop();
     if (this.#transparent !== undefined) {
       const report = await this.#transparent.stop();
-      const level = report.table.ok ? 'info' : 'error';
-      this.#log[level]({ table: this.#transparent.spec.table, report }, 'interception removed');
+      if (report !== undefined) this.#log[report.table.ok ? 'info' : 'error']({ table: this.#transparent.spec.table, report }, 'interception removed');
     }
     for (const s of [...this.#faces.values(), ...this.#clients.values()]) {
       try {
@@ -213,35 +250,31 @@ export class GatewayRuntime {
 
   async #bind(): Promise<void> {
     const c = this.#config;
-    if (c.audit !== undefined) {
-      this.#audit = AuditLog.open(c.audit.file, {
-        clock: this.#clock,
-        run: `${new Date(this.#clock.wallNow()).toISOString()}/${process.pid}`,
-        onSyncError: (err) => this.#log.error({ file: c.audit?.file, err: sanitizeText(String(err.code ?? err.message)) }, 'audit log fsync failed'),
-      });
-    }
+    if (c.audit !== undefined) this.#audit = this.#openAudit(c.audit.file);
     // Before any face listens: nothing a previous process opened survives (table replaced atomically).
-    await this.#pinhole?.start();
+    await this.#dataPath.start();
+    const inherited = this.#opts.inherited;
     for (const side of SIDES) {
       const address = side === 'inside' ? c.inside.address : c.outside.address;
       for (const protocol of PROTOCOLS) {
         const key: Key = `${side}/${protocol}`;
-        const face = await bindUdp(address, c.ports[protocol]);
+        const face = await bindUdp(address, c.ports[protocol], inherited?.faces[key]);
         face.on('message', (buf, rinfo) => this.#onFaceDatagram(side, key, buf, rinfo));
         this.#faces.set(key, face);
         // The gateway's own client socket: an ephemeral port (Debian talkd drops sources < 1024).
-        const client = await bindUdp(address, 0);
+        const client = await bindUdp(address, 0, inherited?.clients[key]);
         client.on('message', (buf, rinfo) => this.#onClientDatagram(side, protocol, buf, rinfo));
         this.#clients.set(key, client);
       }
     }
-    // With [middlebox] pcp the gateway host is not on the path: nothing to intercept there.
-    if (c.mode === 'transparent' || (c.mode === 'pinhole' && c.pinhole?.intercept === true && c.middlebox === undefined)) {
+    const plan = modeWiring(c).interception(c);
+    if (plan !== undefined) {
+      const privileged = this.#opts.privileged;
+      if (privileged !== undefined && inherited?.intercept === undefined) throw new Error('privilege separation: no interception socket inherited');
       this.#transparent = await TransparentIngress.start({
         config: c,
-        ...(c.transparent !== undefined ? { port: c.transparent.port, table: c.transparent.table } : {}),
-        // Pinhole: the inside is NATed, outside callers address the gateway (classical faces).
-        ...(c.mode === 'pinhole' ? { inbound: false } : {}),
+        plan,
+        ...(privileged !== undefined && inherited?.intercept !== undefined ? { privileged: { fd: inherited.intercept, send: privileged.sendFrom } } : {}),
         onRequest: (ingress, request) => {
           this.#metrics.controlMessagesTotal.inc({ side: ingress.side, type: requestTypeName(request.msg.type) });
           this.#feed({ kind: 'request', ingress, request });
@@ -260,6 +293,7 @@ export class GatewayRuntime {
     if (c.admin !== undefined) {
       this.#admin = await startAdminServer({
         listen: `${c.admin.host}:${c.admin.port}`,
+        ...(inherited?.admin !== undefined ? { fd: inherited.admin } : {}),
         status: () => this.#core.status(),
         registry: this.#registry,
       });
@@ -355,7 +389,7 @@ export class GatewayRuntime {
       }
       case 'request': {
         // An (re-)announce renews the call's unused pinhole, as it renews the callee's invitation.
-        if (e.request.msg.type === ANNOUNCE_TYPE && this.#pinhole !== undefined && 'touch' in this.#pinhole) this.#pinhole.touch(e.callId);
+        if (e.request.msg.type === ANNOUNCE_TYPE) this.#dataPath.renew(e.callId);
         if (e.from !== undefined) {
           this.#transparent?.sendRequest(e.from, e.to, e.request);
           return;
@@ -380,41 +414,15 @@ export class GatewayRuntime {
       }
       case 'openDataPath': {
         const r = e.request;
-        if (this.#pinhole !== undefined) {
-          // The result (and so the announcement) follows the committed nft transaction.
-          void this.#pinhole.open(r).then(
-            (result) => this.#feed({ kind: 'dataPathOpened', callId: r.callId, result }),
-            (err: unknown) => this.#feed({ kind: 'dataPathOpened', callId: r.callId, result: { ok: false, reason: 'error', detail: String(err) } }),
-          );
-          return;
-        }
-        void this.#relay
-          .open({
-            callId: r.callId,
-            listenAddress: r.listenAddress,
-            expectedPeer: r.expectedPeer,
-            target: r.target,
-            bindAddress: r.bindAddress,
-            acceptDeadlineMs: r.acceptDeadlineMs,
-            idleTimeoutMs: this.#config.relay.idleTimeoutMs,
-            maxDurationMs: this.#config.relay.maxDurationMs,
-            sanitize: this.#config.relay.sanitize,
-          })
-          .then(
-            (res) =>
-              this.#feed({
-                kind: 'dataPathOpened',
-                callId: r.callId,
-                result: res.ok ? { ok: true, address: r.listenAddress, port: res.port } : { ok: false, reason: res.reason, detail: res.detail },
-              }),
-            (err: unknown) =>
-              this.#feed({ kind: 'dataPathOpened', callId: r.callId, result: { ok: false, reason: 'error', detail: String(err) } }),
-          );
+        // The result (and so the announcement) follows the opened path (e.g. the committed nft transaction).
+        void this.#dataPath.open(r).then(
+          (result) => this.#feed({ kind: 'dataPathOpened', callId: r.callId, result }),
+          (err: unknown) => this.#feed({ kind: 'dataPathOpened', callId: r.callId, result: { ok: false, reason: 'error', detail: String(err) } }),
+        );
         return;
       }
       case 'closeDataPath':
-        if (this.#pinhole !== undefined) void this.#pinhole.close(e.callId);
-        else this.#relay.close(e.callId);
+        this.#dataPath.close(e.callId);
         return;
       case 'audit':
         this.#onAudit(e.record);
@@ -474,13 +482,17 @@ function coarseReason(reason: string): string {
   return 'other';
 }
 
-async function bindUdp(address: string, port: number): Promise<dgram.Socket> {
+/** Binds `address:port`, or adopts the inherited, already bound socket `fd`. */
+async function bindUdp(address: string, port: number, fd?: number): Promise<dgram.Socket> {
   const s = dgram.createSocket({ type: 'udp4' });
   const failed = once(s, 'error').then(([err]) => {
     throw err;
   });
-  s.bind(port, address);
-  await Promise.race([once(s, 'listening'), failed]);
+  // Registered before bind(): adopting an fd emits 'listening' synchronously.
+  const listening = once(s, 'listening');
+  if (fd !== undefined) s.bind({ fd });
+  else s.bind(port, address);
+  await Promise.race([listening, failed]);
   s.removeAllListeners('error');
   try {
     s.setRecvBufferSize(CONTROL_RECV_BUFFER_BYTES);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseCidr, type Ipv4Cidr } from '../ipv4-cidr.js';
+import { parseCidr, type Ipv4Cidr } from '../../shared/ipv4-cidr.js';
 import { classifyIntercepted, type InterceptContext } from './transparent-classify.js';
 
 const ctx: InterceptContext = {

@@ -5,7 +5,7 @@
  * something to drop. The side is derived from where the datagram was headed, so the session core's
  * spoofing check (source on the other side) stays a real check.
  */
-import { cidrContains, type Ipv4Cidr } from '../ipv4-cidr.js';
+import { cidrContains, type Ipv4Cidr } from '../../shared/ipv4-cidr.js';
 import type { Endpoint, Side, TalkProtocol } from '../session/session-types.js';
 
 export interface InterceptContext {

@@ -13,7 +13,7 @@ function config(insideIf: string, outsideIf: string): GatewayConfig {
   return r.config;
 }
 
-const noop = { onRequest: () => undefined, onResponse: () => undefined };
+const noop = { onRequest: () => undefined, onResponse: () => undefined, plan: { port: 15518, table: 'tgx_unit', inbound: true } };
 
 test('TransparentIngress.start() refuses an interface this host does not have, before opening or installing anything', async () => {
   await assert.rejects(TransparentIngress.start({ config: config('lo', 'tgx-nope0'), ...noop }), (e: Error & { code?: string }) => {

@@ -16,9 +16,10 @@
 import { networkInterfaces } from 'node:os';
 import type { GatewayConfig } from '../../config/gateway-config.js';
 import { TalkError } from '../../shared/talk-error.js';
-import { interceptSpec, DEFAULT_TPROXY_PORT, type InterceptSpec } from '../../firewall/intercept/intercept-ruleset.js';
+import { interceptSpec, type InterceptSpec } from '../../firewall/intercept/intercept-ruleset.js';
 import { installIntercept, removeIntercept, type InterceptInstallerOptions, type RemoveReport } from '../../firewall/intercept/intercept-installer.js';
-import { openTransparentUdp, type InterceptedDatagram, type TransparentUdpSocket } from '../../native/transparent/index.js';
+import { openTransparentUdp, type InterceptedDatagram, type SendRoute, type TransparentUdpSocket } from '../../native/transparent/index.js';
+import type { InterceptionPlan } from '../modes/mode-wiring.js';
 import {
   AF_INET,
   decodeAnyCtlMsg,
@@ -39,15 +40,18 @@ export const TRANSPARENT_FACE = 'transparent';
 /** Largest datagram decoded as a control message (84 is the real maximum). */
 const MAX_CONTROL_DATAGRAM = 512;
 
+/** Sends one datagram from a foreign address (needs CAP_NET_ADMIN: the privileged side's job under privilege separation). */
+export type ForeignSender = (bytes: Uint8Array, route: SendRoute) => void;
+
 export interface TransparentIngressOptions {
   readonly config: GatewayConfig;
-  /** tproxy target port (default DEFAULT_TPROXY_PORT). */
-  readonly port?: number;
-  /** nft table name (default talkgate_intercept). */
-  readonly table?: string;
-  /** Intercept outside → inside too (inside addresses routable from outside). Default true. */
-  readonly inbound?: boolean;
+  readonly plan: InterceptionPlan;
   readonly installer?: InterceptInstallerOptions;
+  /**
+   * Privilege separation: the receiving socket the privileged process opened (adopted, and the
+   * interception is neither installed nor removed here) and how to send from foreign addresses.
+   */
+  readonly privileged?: { readonly fd: number; readonly send: ForeignSender };
   readonly onRequest: (ingress: Ingress, request: AnyRequest) => void;
   readonly onResponse: (side: Side, source: Endpoint, response: AnyResponse) => void;
   /** A datagram dropped at the receive edge (malformed, not ours); `why` is adapter text. */
@@ -55,29 +59,35 @@ export interface TransparentIngressOptions {
   readonly onError?: (error: Error) => void;
 }
 
+/** The nft interception spec of a plan on this configuration's interfaces (pure). */
+export function interceptionSpec(c: GatewayConfig, plan: InterceptionPlan): InterceptSpec {
+  if (c.inside.interface === undefined || c.outside.interface === undefined) {
+    throw new RangeError('transparent ingress: inside.interface and outside.interface are required');
+  }
+  return interceptSpec({
+    insideInterface: c.inside.interface,
+    outsideInterface: c.outside.interface,
+    port: plan.port,
+    ports: [OTALK_PORT, NTALK_PORT],
+    inbound: plan.inbound,
+    inboundReplies: plan.inbound,
+    table: plan.table,
+  });
+}
+
 export class TransparentIngress {
   readonly spec: InterceptSpec;
   readonly #opts: TransparentIngressOptions;
   readonly #ctx: InterceptContext;
   #sock: TransparentUdpSocket | undefined;
-  #stopped: Promise<RemoveReport> | undefined;
+  /** How datagrams leave from foreign addresses (the socket itself, or the privileged side). */
+  #send: ForeignSender = (bytes, route) => this.#sock?.sendFrom(bytes, route);
+  #stopped: Promise<RemoveReport | undefined> | undefined;
 
   private constructor(opts: TransparentIngressOptions) {
     const c = opts.config;
-    if (c.inside.interface === undefined || c.outside.interface === undefined) {
-      throw new RangeError('transparent ingress: inside.interface and outside.interface are required');
-    }
     this.#opts = opts;
-    const inbound = opts.inbound ?? true;
-    this.spec = interceptSpec({
-      insideInterface: c.inside.interface,
-      outsideInterface: c.outside.interface,
-      port: opts.port ?? DEFAULT_TPROXY_PORT,
-      ports: [OTALK_PORT, NTALK_PORT],
-      inbound,
-      inboundReplies: inbound,
-      ...(opts.table !== undefined ? { table: opts.table } : {}),
-    });
+    this.spec = interceptionSpec(c, opts.plan);
     this.#ctx = {
       insideNetworks: c.inside.networks,
       gatewayAddresses: [c.inside.address, c.outside.address],
@@ -90,6 +100,11 @@ export class TransparentIngress {
   /** Opens the tproxy socket and installs the interception. Throws TransparentSocketError / TalkError. */
   static async start(opts: TransparentIngressOptions): Promise<TransparentIngress> {
     const t = new TransparentIngress(opts);
+    if (opts.privileged !== undefined) {
+      t.#sock = openTransparentUdp({ port: t.spec.port, fd: opts.privileged.fd, onDatagram: (d) => t.#onDatagram(d), onError: (e) => opts.onError?.(e) });
+      t.#send = opts.privileged.send;
+      return t;
+    }
     // A mistyped interface would make the rules match nothing, silently: refuse to start instead.
     const present = networkInterfaces();
     for (const [key, name] of [['inside.interface', t.spec.insideInterface], ['outside.interface', t.spec.outsideInterface]] as const) {
@@ -126,7 +141,7 @@ export class TransparentIngress {
     const from = ingress.originalDestination;
     if (from === undefined || this.#sock === undefined || this.#stopped !== undefined) return;
     const bytes = response.protocol === 'ntalk' ? encodeNtalkCtlResponse(response.msg) : encodeOtalkCtlResponse(response.msg);
-    this.#sock.sendFrom(bytes, { from, to: ingress.source });
+    this.#send(bytes, { from, to: ingress.source });
   }
 
   /** Sends a request to a daemon from the foreign address `from` (ctl_addr = that source). */
@@ -134,14 +149,16 @@ export class TransparentIngress {
     if (this.#sock === undefined || this.#stopped !== undefined) return;
     const ctlAddr = { family: AF_INET, address: from, port: this.spec.port };
     const bytes = request.protocol === 'ntalk' ? encodeNtalkCtlMsg({ ...request.msg, ctlAddr }) : encodeOtalkCtlMsg({ ...request.msg, ctlAddr });
-    this.#sock.sendFrom(bytes, { from: { address: from, port: this.spec.port }, to });
+    this.#send(bytes, { from: { address: from, port: this.spec.port }, to });
   }
 
-  /** Closes the socket and removes the interception; idempotent. */
-  stop(): Promise<RemoveReport> {
+  /** Closes the socket and removes the interception (undefined: the privileged side owns it); idempotent. */
+  stop(): Promise<RemoveReport | undefined> {
     if (this.#stopped !== undefined) return this.#stopped;
     this.#stopped = (async () => {
       await this.#sock?.close();
+      // Under privilege separation the privileged side owns (and removes) the interception.
+      if (this.#opts.privileged !== undefined) return undefined;
       return removeIntercept(this.spec, this.#opts.installer);
     })();
     return this.#stopped;

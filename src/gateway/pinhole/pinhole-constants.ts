@@ -1,17 +1,5 @@
 /** Timers and bounds of the pinhole data path, each named once with its reason. */
-import { MAX_LIFE_MS } from '../../protocol/constants.js';
 
-/** Default nftables table of the pinhole mode (own deployment). */
-export const DEFAULT_PINHOLE_TABLE = 'talkgate_pinhole';
-/** Default prefix of our chains/sets inside an administrator's table (admin deployment). */
-export const DEFAULT_PINHOLE_PREFIX = 'talkgate_';
-/** Default external port range of the DNAT holes (disjoint from the relay's 40000-40999). */
-export const DEFAULT_PINHOLE_PORTS = '41000-41999';
-/**
- * A hole lives as long as the invitation it carries: talkd.h MAX_LIFE. A caller that keeps
- * ringing longer re-announces (RING_WAIT), which opens a fresh call and a fresh hole.
- */
-export const DEFAULT_HOLE_TIMEOUT_S = MAX_LIFE_MS / 1000;
 /**
  * How often the call flows (conntrack entries carrying our marks) are listed while a hole is
  * ringing, to notice the flow that took it (then the rest of the hole is removed at once) and the

@@ -126,7 +126,7 @@ test('PinholeDataPath: a flow carrying the call\'s mark → connected (rest of t
   }
 });
 
-test('PinholeDataPath.touch() (a re-announce) restarts an unused hole\'s timeout', async () => {
+test('PinholeDataPath.renew() (a re-announce) restarts an unused hole\'s timeout', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tg-pinhole-'));
   const log = join(dir, 'nft.log');
   const ended: number[] = [];
@@ -142,7 +142,7 @@ test('PinholeDataPath.touch() (a re-announce) restarts an unused hole\'s timeout
     const t0 = Date.now();
     assert.ok((await dp.open(req(1))).ok);
     await new Promise((r) => setTimeout(r, 600));
-    dp.touch('c-000001');
+    dp.renew('c-000001');
     for (let i = 0; i < 150 && ended.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(ended.length, 1);
     assert.ok((ended[0] ?? 0) - t0 >= 1_500, `expired ${(ended[0] ?? 0) - t0} ms after opening despite the refresh at 600 ms`);

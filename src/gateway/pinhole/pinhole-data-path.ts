@@ -27,6 +27,7 @@ import { nftExistingNames, renderFlushHoles, renderReplaceTable, type NftBatch, 
 import { openLibconntrack, type Libconntrack } from '../../native/libnetfilter-conntrack.js';
 import type { Clock } from '../../shared/clock.js';
 import type { DataPathOpenResult, DataPathRequest } from '../session/session-types.js';
+import type { DataPath, DataPathEvents } from '../modes/data-path.js';
 import { FLOW_POLL_MS, HOLE_POLL_MS, MARK_EPOCH_BITS, MARK_SEQ_BITS, MAX_GROUP_COMMIT, OPEN_TRIES } from './pinhole-constants.js';
 import { callMark, LIVE_TCP_STATES, needsExternalPort, parseConntrackFlows, planHole, PortPool, type HolePlan } from './pinhole-planner.js';
 
@@ -38,10 +39,8 @@ export interface PinholeSettings {
   readonly maxHoles: number;
 }
 
-export interface PinholeEvents {
-  onConnected(callId: string, info: { peer: string; target: string }): void;
-  onEnded(callId: string, info: { bytesIn: number; bytesOut: number; durationMs: number; reason: string }): void;
-}
+/** What the holes report (the data-path events; a hole never refuses a connection itself). */
+export type PinholeEvents = Pick<DataPathEvents, 'onConnected' | 'onEnded'>;
 
 export interface PinholeLogger {
   info(obj: object, msg: string): void;
@@ -78,7 +77,8 @@ interface Hole {
   bytes?: readonly [number, number];
 }
 
-export class PinholeDataPath {
+export class PinholeDataPath implements DataPath {
+  readonly kind = 'nft-holes';
   readonly #s: PinholeSettings;
   readonly #runner: NftBackend;
   readonly #clock: Clock;
@@ -209,7 +209,7 @@ export class PinholeDataPath {
    * invitation does (talkd MAX_LIFE from the last announce). A used hole is left alone (the
    * refresh batch fails whole on the consumed element).
    */
-  touch(callId: string): void {
+  renew(callId: string): void {
     const h = this.#holes.get(callId);
     if (h === undefined || h.state !== 'ringing' || this.#stopped) return;
     const at = this.#clock.now();
@@ -225,6 +225,16 @@ export class PinholeDataPath {
     if (h === undefined) return;
     this.#holes.delete(callId);
     void this.#remove(h, 'closed');
+  }
+
+  /**
+   * Ends every call (its worker died: nobody would ever announce, end or audit them): holes removed,
+   * connected calls' flows deleted. Returns their ids. The data path itself keeps running.
+   */
+  closeAll(): string[] {
+    const ids = [...this.#holes.keys()];
+    for (const id of ids) this.close(id);
+    return ids;
   }
 
   /** Stops polling and removes every hole (the table's rules stay: the firewall remains closed). */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseGatewayConfig } from '../../config/load-gateway-config.js';
 import { systemClock } from '../../shared/clock.js';
 import { cidrText, createPinholeDataPath, pinholeSettings } from './pinhole-from-config.js';
-import { DEFAULT_HOLE_TIMEOUT_S } from './pinhole-constants.js';
+import { DEFAULT_HOLE_TIMEOUT_S, type GatewayConfig, type PinholeModeConfig } from '../../config/gateway-config.js';
 
 const base = `
 mode = "pinhole"
@@ -16,6 +16,11 @@ address = "198.51.100.1"
 interface = "wan0"
 `;
 
+function asPinhole(c: GatewayConfig): PinholeModeConfig {
+  assert.equal(c.mode, 'pinhole');
+  return c as PinholeModeConfig;
+}
+
 function load(extra = '', head = base): ReturnType<typeof parseGatewayConfig> {
   return parseGatewayConfig(`${head}${extra}`, 'gw.toml');
 }
@@ -23,7 +28,7 @@ function load(extra = '', head = base): ReturnType<typeof parseGatewayConfig> {
 test('mode = "pinhole" with defaults: own table talkgate_pinhole, masquerade of the inside networks (host bits cleared)', () => {
   const r = load();
   assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
-  const s = pinholeSettings(r.config);
+  const s = pinholeSettings(asPinhole(r.config));
   assert.deepEqual(s.table, {
     family: 'ip',
     table: 'talkgate_pinhole',
@@ -41,7 +46,7 @@ test('mode = "pinhole" with defaults: own table talkgate_pinhole, masquerade of 
 test('[pinhole] own_firewall = false: our prefixed chains/sets in the administrator\'s table, no masquerade', () => {
   const r = load('[pinhole]\ntable = "filter"\nown_firewall = false\nprefix = "tg_"\nports = "50000-50009"\nhole_timeout = 30\noutbound = "open"\n');
   assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
-  const s = pinholeSettings(r.config);
+  const s = pinholeSettings(asPinhole(r.config));
   assert.equal(s.table.deployment, 'admin');
   assert.equal(s.table.table, 'filter');
   assert.equal(s.table.prefix, 'tg_');
@@ -62,7 +67,7 @@ test('pinhole configuration errors name their key', () => {
   assert.ok(errs('[pinhole]\ntable = "bad name"\n').some((e) => /^gw\.toml:\d+: pinhole\.table:/.test(e)));
   assert.ok(errs('[pinhole]\nhole_timeout = 0\n').some((e) => /^gw\.toml:\d+: pinhole\.hole_timeout:/.test(e)));
   assert.ok(errs('[pinhole]\nbogus = 1\n').some((e) => e.includes('pinhole.bogus: unknown key')));
-  assert.ok(errs('[privileges]\nuser = "nobody"\n').some((e) => e.includes('privileges: not with mode = "pinhole"')));
+  assert.deepEqual(errs('[privileges]\nuser = "nobody"\n'), [], '[privileges] names the worker user in every mode');
   const noIf = base.replace('interface = "wan0"\n', '');
   assert.ok(errs('', noIf).some((e) => e.includes('outside.interface: required with mode = "pinhole"')));
 });
@@ -73,12 +78,12 @@ test('[pinhole] nft: "lib" (libnftables in process) by default, "exec" on reques
     assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
     const lines: object[] = [];
     const logger = { info: (o: object) => void lines.push(o), warn: (o: object) => void lines.push(o), debug: () => undefined };
-    createPinholeDataPath({ config: r.config, clock: systemClock, logger, events: { onConnected: () => undefined, onEnded: () => undefined } });
+    createPinholeDataPath({ config: asPinhole(r.config), clock: systemClock, logger, events: { onConnected: () => undefined, onEnded: () => undefined } });
     return lines;
   };
   const d = load();
   assert.ok(d.ok);
-  assert.equal(d.config.pinhole?.nft, 'lib');
+  assert.equal(asPinhole(d.config).pinhole.nft, 'lib');
   // libnftables1 is installed wherever nftables is (CI); loading it needs no privilege.
   assert.deepEqual(backendOf(''), [{ nft: 'lib' }]);
   assert.deepEqual(backendOf('[pinhole]\nnft = "exec"\n'), [{ nft: 'exec' }]);

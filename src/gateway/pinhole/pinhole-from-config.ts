@@ -3,27 +3,16 @@
  * table spec (own firewall: table `[pinhole] table`, forward policy drop, masquerade of the inside
  * networks; admin's table: our prefixed chains/sets only) and the hole settings.
  */
-import type { GatewayConfig } from '../../config/gateway-config.js';
+import type { PinholeModeConfig } from '../../config/gateway-config.js';
 import { openNftBackend } from '../../firewall/nft-library-runner.js';
 import type { NftBackend } from '../../firewall/nft-runner.js';
 import type { NftTableSpec } from '../../firewall/nft-ruleset.js';
 import type { Clock } from '../../shared/clock.js';
-import { DEFAULT_HOLE_TIMEOUT_S, DEFAULT_PINHOLE_PORTS, DEFAULT_PINHOLE_PREFIX, DEFAULT_PINHOLE_TABLE } from './pinhole-constants.js';
 import { PinholeDataPath, type PinholeEvents, type PinholeLogger, type PinholeSettings } from './pinhole-data-path.js';
 
-const [DEFAULT_MIN, DEFAULT_MAX] = DEFAULT_PINHOLE_PORTS.split('-').map(Number) as [number, number];
-
 /** The pinhole settings a configuration implies (pure). */
-export function pinholeSettings(c: GatewayConfig): PinholeSettings {
-  const p = c.pinhole ?? {
-    table: DEFAULT_PINHOLE_TABLE,
-    ownFirewall: true,
-    prefix: DEFAULT_PINHOLE_PREFIX,
-    ports: { min: DEFAULT_MIN, max: DEFAULT_MAX },
-    holeTimeoutSeconds: DEFAULT_HOLE_TIMEOUT_S,
-    outbound: 'holes' as const,
-    intercept: true,
-  };
+export function pinholeSettings(c: PinholeModeConfig): PinholeSettings {
+  const p = c.pinhole;
   const table: NftTableSpec = {
     family: 'ip',
     table: p.table,
@@ -48,8 +37,8 @@ export function cidrText(n: { readonly network: number; readonly prefix: number 
  * libnetfilter_conntrack in this process and so in its network namespace; exec when a library
  * cannot be loaded, logged) or "exec" (`nft -j` per transaction, `conntrack -L` per poll).
  */
-export function createPinholeDataPath(o: { config: GatewayConfig; clock: Clock; logger: PinholeLogger; events: PinholeEvents; runner?: NftBackend }): PinholeDataPath {
-  const how = o.config.pinhole?.nft ?? 'lib';
+export function createPinholeDataPath(o: { config: PinholeModeConfig; clock: Clock; logger: PinholeLogger; events: PinholeEvents; runner?: NftBackend }): PinholeDataPath {
+  const how = o.config.pinhole.nft;
   let runner = o.runner;
   if (runner === undefined) {
     const choice = openNftBackend(how);

@@ -249,8 +249,9 @@ test('GatewaySessions: version bridging probes ntalk, falls back to otalk and re
   const rep = one(fx, 'reply');
   assert.equal(rep.response.protocol, 'ntalk', 'the ntalk caller is answered in ntalk');
   assert.equal(rep.response.msg.answer, Answer.SUCCESS);
-  // A second call to the same host goes straight to otalk.
-  const fx2 = h.feed({ kind: 'request', ingress: { ...insideIngress(), source: { address: '10.1.0.2', port: 3999 } }, request: ann });
+  // A second call to the same host (another callee: one address rings a callee once) goes straight to otalk.
+  const ann2 = ntalk(RequestType.ANNOUNCE, { id: IMPOSSIBLE_ID, lName: 'alice', rName: 'carl%otk', addr: sockAddr('10.1.0.2', 2002) });
+  const fx2 = h.feed({ kind: 'request', ingress: { ...insideIngress(), source: { address: '10.1.0.2', port: 3999 } }, request: ann2 });
   const id2 = one(fx2, 'openDataPath').request.callId;
   const fx3 = h.feed({ kind: 'dataPathOpened', callId: id2, result: { ok: true, address: '198.51.100.1', port: 40003 } });
   assert.deepEqual(one(fx3, 'request').to, { address: '198.51.100.3', port: 517 });
@@ -294,10 +295,10 @@ test('GatewaySessions: a ringing call expires after MAX_LIFE and a cancelled one
 });
 
 test('GatewaySessions: max_calls and per-source rate limits bound the table', () => {
-  const h = new Harness(config('\n[limits]\nmax_calls = 2\nrate = 1\nburst = 3\n'));
+  const h = new Harness(config('\n[limits]\nmax_calls = 2\nside_reserve = 0\nrate = 1\nburst = 3\n'));
   const answers: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const fx = h.feed({ kind: 'request', ingress: { ...insideIngress(), source: { address: '10.1.0.2', port: 5000 + i } }, request: ntalk(RequestType.ANNOUNCE, { id: IMPOSSIBLE_ID, lName: 'alice', rName: 'bob', pid: i, addr: sockAddr('10.1.0.2', 2001) }) });
+    const fx = h.feed({ kind: 'request', ingress: { ...insideIngress(), source: { address: '10.1.0.2', port: 5000 + i } }, request: ntalk(RequestType.ANNOUNCE, { id: IMPOSSIBLE_ID, lName: 'alice', rName: ['bob', 'x%otk', 'y%otk'][i] ?? '', pid: i, addr: sockAddr('10.1.0.2', 2001) }) });
     answers.push(...only(fx, 'reply').map((r) => r.response.msg.answer));
   }
   assert.deepEqual(answers, [Answer.FAILED], 'the third call is refused');
@@ -341,7 +342,7 @@ test('a gateway restarted later does not hand out the call ids the previous run 
     const fx = gw.handle({
       kind: 'request',
       ingress: insideIngress(),
-      request: ntalk(RequestType.ANNOUNCE, { id: IMPOSSIBLE_ID, pid, lName: 'alice', rName: 'bob%rc-out', addr: sockAddr('10.1.0.2', 2001 + pid), ctlAddr: sockAddr('10.1.0.2', 3001) }),
+      request: ntalk(RequestType.ANNOUNCE, { id: IMPOSSIBLE_ID, pid, lName: 'alice', rName: `u${pid}%rc-out`, addr: sockAddr('10.1.0.2', 2001 + pid), ctlAddr: sockAddr('10.1.0.2', 3001) }),
     });
     return one(fx, 'openDataPath').request.callId;
   };

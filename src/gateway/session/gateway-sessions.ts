@@ -4,7 +4,10 @@
  * path result, a clock tick) into {@link Effect}s for the adapters.
  *
  * A call, for both directions (caller side C, callee side K = the other side):
- *   1. caller's ANNOUNCE arrives on C → checks (rate, spoofing, names, addr) → route (directory or
+ *   1. caller's ANNOUNCE arrives on C → checks (rate, spoofing, names) → fair shares of the call
+ *      table (call-table-shares.ts: per source, per outside network, per side, per callee; another
+ *      ANNOUNCE from an address for a callee it already rings is a repeat of that call) → checks
+ *      (addr) → route (directory or
  *      user%host) → resolve the callee host in K's name context → policy → open a data path on K
  *      (listener for the callee host only, connecting onward to the caller's rendezvous addr) →
  *      ANNOUNCE to the callee's daemon from the gateway's K address (ntalk probed, otalk fallback),
@@ -15,7 +18,8 @@
  *   3. callee's LOOK_UP arrives on K (l_name = callee, r_name = the presented caller name), from the
  *      callee host → SUCCESS, addr = the data path. The callee connects, the data path connects to
  *      the caller, whose accept() returns.
- *   4. caller's DELETE(id) → DELETE(daemon id) to the callee's daemon; a call still ringing (never
+ *   4. caller's DELETE(id) → DELETE(daemon id, addr = the data path as in the ANNOUNCE: talkd answers
+ *      BADADDR to any other family) to the callee's daemon; a call still ringing (never
  *      looked up) ends; an answered one keeps its data path. Callee's DELETE(lookup id) (its
  *      ECONNREFUSED path) ends the call.
  * A policy refusal, an unknown name or a missing data path is answered before anything is sent to
@@ -27,7 +31,7 @@ import { Answer, answerName, NO_ADDR, RequestType, requestTypeName, type CtlMsg,
 import { sanitizeText, isPrintableName } from '../../shared/sanitize.js';
 import type { Clock } from '../../shared/clock.js';
 import type { CallState, GatewayCallStatus, GatewayStatus } from '../gateway-status.js';
-import { cidrContains, isLoopback } from '../ipv4-cidr.js';
+import { cidrContains, isLoopback } from '../../shared/ipv4-cidr.js';
 import { evaluatePolicy } from '../policy.js';
 import { ClassicalRouter, type CallRouter } from './call-router.js';
 import {
@@ -55,6 +59,8 @@ import { NewCallRateLimiter } from './new-call-rate-limiter.js';
 import { RateLimiter } from '../../shared/rate-limiter.js';
 import { MAX_RATE_SOURCES } from './session-constants.js';
 import { VersionCache } from './version-cache.js';
+import { CallTableShares, SHARE_REFUSAL_MESSAGES, type ShareLimits, type ShareRefusal } from './call-table-shares.js';
+import { RefusalSummary } from './refusal-summary.js';
 
 /** Call ids are `c-` + 6 digits: 1 … CALL_ID_SPACE. */
 const CALL_ID_SPACE = 999_999;
@@ -134,6 +140,10 @@ export class GatewaySessions {
   /** Start of the current refusal window. */
   #globalWindowStart = 0;
   readonly #clock: Clock;
+  /** Fair shares of the call table (issue 18); every live call holds one slot. */
+  readonly #shares: CallTableShares;
+  /** New calls refused a share, logged in aggregate. */
+  readonly #shareRefusals = new RefusalSummary<ShareRefusal>(RATE_REFUSAL_SUMMARY_MS);
   readonly #calls = new Map<string, Call>();
   readonly #byCallerKey = new Map<string, string>();
   /** `${side}:${id}` → callId, for DELETE. */
@@ -152,6 +162,7 @@ export class GatewaySessions {
     this.#router = opts.router ?? new ClassicalRouter(opts.config);
     this.#rate = new RateLimiter({ clock: opts.clock, ratePerSecond: opts.config.limits.ratePerSecond, burst: opts.config.limits.burst, maxKeys: MAX_RATE_SOURCES });
     this.#newCalls = newCallLimiter(opts.config);
+    this.#shares = new CallTableShares(shareLimits(opts.config));
     // Call ids continue from the start time (seconds), so a restarted gateway does not reuse the
     // ids of the calls it logged just before (the audit log's `run` field disambiguates the rest).
     this.#seq = Math.floor(opts.clock.wallNow() / 1000) % CALL_ID_SPACE;
@@ -163,6 +174,7 @@ export class GatewaySessions {
     this.#router = router ?? new ClassicalRouter(config);
     this.#rate = new RateLimiter({ clock: this.#clock, ratePerSecond: config.limits.ratePerSecond, burst: config.limits.burst, maxKeys: MAX_RATE_SOURCES });
     this.#newCalls = newCallLimiter(config);
+    this.#shares.reconfigure(shareLimits(config));
   }
 
   /** Feeds one input; returns what the adapters must do, in order. */
@@ -185,6 +197,7 @@ export class GatewaySessions {
         const call = this.#calls.get(input.callId);
         if (call === undefined) break;
         this.#setState(call, 'connected');
+        this.#shares.settle(call.id);
         delete call.deadline;
         this.#count('calls_connected');
         this.#audit('connected', call.id, { peer: input.peer, target: input.target });
@@ -216,6 +229,7 @@ export class GatewaySessions {
     for (const o of this.#inflight.values()) consider(o.deadline);
     for (const c of this.#calls.values()) consider(c.deadline);
     consider(this.#globalSummaryAt);
+    consider(this.#shareRefusals.dueAt);
     return next;
   }
 
@@ -339,6 +353,19 @@ export class GatewaySessions {
       this.#refusedByGlobalRate(ingress.side, now);
       return;
     }
+    // Fair shares (issue 18), before a call id, an audit line or a resolve is spent on it.
+    const route = this.#router.routeAnnounce(ingress, m.rName);
+    const callee = route.ok ? this.#calleeKey(route.calleeSide, route.user, route.host) : undefined;
+    const sibling = callee === undefined ? undefined : this.#calls.get(this.#shares.pendingCall(ingress.source.address, callee) ?? '');
+    if (sibling !== undefined) {
+      this.#onSameCallerAnnounce(sibling, ingress, req);
+      return;
+    }
+    const refusal = this.#shares.admit({ side: ingress.side, source: ingress.source.address, callee });
+    if (refusal !== undefined) {
+      this.#refusedByShare(refusal, ingress, req, now);
+      return;
+    }
     const direction: Direction = ingress.side === 'inside' ? 'outbound' : 'inbound';
     const callId = this.#newCallId();
     const auditBase = {
@@ -358,13 +385,11 @@ export class GatewaySessions {
       this.#log('info', callId, 'call refused', { reason, answer: answerName(answer) });
       this.#reply(callId, ingress, req, m.type, answer, 0);
     };
-    if (this.#calls.size >= this.#config.limits.maxCalls) return refuse(Answer.FAILED, 'too many calls (limits.max_calls)');
     if (m.addr.family !== AF_INET) return refuse(Answer.BADADDR, 'addr is not AF_INET');
     // The data path will connect to addr: it must be the caller's own host, never a third party.
     if (m.addr.address !== ingress.source.address || m.addr.port === 0) {
       return refuse(Answer.BADADDR, `addr ${m.addr.address}:${m.addr.port} is not the caller's host`);
     }
-    const route = this.#router.routeAnnounce(ingress, m.rName);
     if (!route.ok) return refuse(route.answer, route.reason);
 
     const call: Call = {
@@ -393,6 +418,7 @@ export class GatewaySessions {
       reannouncing: false,
     };
     this.#calls.set(callId, call);
+    this.#shares.add(callId, { side: ingress.side, source: ingress.source.address, callee });
     this.#byCallerKey.set(key, callId);
     const resolved = this.#router.resolveStatic(route.calleeSide, route.host);
     if (resolved === undefined) {
@@ -559,7 +585,9 @@ export class GatewaySessions {
       ...(from !== undefined ? { from } : {}),
       fields: {
         id: call.daemonId,
-        addr: NO_ADDR,
+        // talkd checks addr's family before the type (BSD/inetutils/netkit process.c: BADADDR when
+        // not AF_INET), so a DELETE carries the same AF_INET addr its ANNOUNCE did, as a client's does.
+        addr: deleteAddr(call.dataPath, gw),
         ctlAddr: { family: AF_INET, address: gw, port: 0 },
         pid: this.#pidOf(call),
         lName: '',
@@ -650,8 +678,14 @@ export class GatewaySessions {
     }
     this.#versions.set(o.host, o.protocol, this.#clock.now());
     this.#release(hk);
+    if (o.purpose === 'delete') {
+      // The callee's daemon removed its invitation (SUCCESS) or had none left (NOT_HERE); anything
+      // else (BADADDR, ...) means the invitation lingers until it expires there.
+      this.#log(res.msg.answer === Answer.SUCCESS ? 'info' : 'warn', o.callId, "callee's daemon answered the DELETE", { answer: answerName(res.msg.answer) });
+      return;
+    }
     const call = this.#calls.get(o.callId);
-    if (call === undefined || o.purpose === 'delete') return;
+    if (call === undefined) return;
     call.calleeProtocol = o.protocol;
     const answer = res.msg.answer;
     if (o.purpose === 'announce') {
@@ -703,6 +737,7 @@ export class GatewaySessions {
   #onTick(): void {
     const now = this.#clock.now();
     if (this.#globalSummaryAt !== undefined && now >= this.#globalSummaryAt) this.#summariseGlobalRefusals(now);
+    this.#summariseShareRefusals(now);
     for (const [hk, o] of [...this.#inflight]) {
       if (o.deadline > now) continue;
       if (o.tries >= GATEWAY_CTL_TRIES) {
@@ -767,6 +802,47 @@ export class GatewaySessions {
     this.#globalSummaryAt = now + RATE_REFUSAL_SUMMARY_MS;
   }
 
+  // ---------------------------------------------------------------- fair shares
+
+  /**
+   * Who a call rings: the side, the user and the host as an address where the static naming knows
+   * it (so `bob`, `bob%rc-out` and `bob%198.51.100.2` are one callee), else the host name.
+   */
+  #calleeKey(side: Side, user: string, host: string): string {
+    const known = this.#router.resolveStatic(side, host);
+    return `${side}|${user}|${known === undefined || known === 'ask' ? host.toLowerCase() : known}`;
+  }
+
+  /**
+   * Another ANNOUNCE (other port, pid or names) from an address whose pending call already rings
+   * this callee: a repeat of that call, not a new one. It is answered as a duplicate would be once
+   * the call rings (silently before: the client resends), and nothing reaches the callee's daemon.
+   */
+  #onSameCallerAnnounce(call: Call, ingress: Ingress, req: AnyRequest): void {
+    this.#count('announces_merged');
+    this.#log('debug', call.id, 'ANNOUNCE for a callee this address already rings: treated as a repeat', { from: `${ingress.source.address}:${ingress.source.port}` });
+    if (call.state === 'ringing' || call.state === 'answered') this.#reply(call.id, ingress, req, req.msg.type, call.lastAnswer, call.clientId);
+  }
+
+  /** Answers FAILED (no call id, no audit line) and counts; logs only when a refusal episode opens. */
+  #refusedByShare(code: ShareRefusal, ingress: Ingress, req: AnyRequest, now: number): void {
+    this.#count('calls_refused_share', code);
+    this.#reply(undefined, ingress, req, req.msg.type, Answer.FAILED, 0);
+    if (!this.#shareRefusals.record(code, now)) return;
+    this.#log('warn', undefined, 'call table share reached: refusing new calls (summary follows)', {
+      reason: code,
+      message: SHARE_REFUSAL_MESSAGES[code],
+      side: ingress.side,
+      from: ingress.source.address,
+    });
+  }
+
+  #summariseShareRefusals(now: number): void {
+    const w = this.#shareRefusals.take(now);
+    if (w === undefined) return;
+    this.#log('warn', undefined, 'new calls refused by call table shares', { refused: w.total, byReason: w.counts, windowMs: w.windowMs });
+  }
+
   // ---------------------------------------------------------------- helpers
 
   #failCall(call: Call, answer: number, reason: string, event: 'refused' | 'ended'): void {
@@ -783,6 +859,7 @@ export class GatewaySessions {
 
   #endCall(call: Call, reason: string, bytes: { bytesIn: number; bytesOut: number; durationMs: number } | undefined, closeDataPath: boolean, audit = true): void {
     this.#calls.delete(call.id);
+    this.#shares.remove(call.id);
     if (this.#byCallerKey.get(call.callerKey) === call.id) this.#byCallerKey.delete(call.callerKey);
     if (call.clientId !== 0) this.#ids.delete(`${call.callerSide}:${call.clientId}`);
     if (call.lookupId !== 0) this.#ids.delete(`${call.calleeSide}:${call.lookupId}`);
@@ -853,6 +930,23 @@ export class GatewaySessions {
 
 function newCallLimiter(config: GatewayConfig): NewCallRateLimiter {
   return new NewCallRateLimiter({ ratePerSecond: config.limits.globalRatePerSecond, burst: config.limits.globalBurst });
+}
+
+/** The addr of a forwarded DELETE: the call's data path (as in its ANNOUNCE), else the gateway's own address. */
+function deleteAddr(dataPath: Endpoint | undefined, gateway: string): SockAddrIn {
+  return dataPath !== undefined ? { family: AF_INET, address: dataPath.address, port: dataPath.port } : { family: AF_INET, address: gateway, port: 0 };
+}
+
+function shareLimits(config: GatewayConfig): ShareLimits {
+  const l = config.limits;
+  return {
+    maxCalls: l.maxCalls,
+    callsPerSource: l.callsPerSource,
+    callsPerNetwork: l.callsPerNetwork,
+    networkPrefix: l.networkPrefix,
+    pendingPerCallee: l.pendingPerCallee,
+    sideReserve: l.sideReserve,
+  };
 }
 
 function stubMsg<T extends object>(type: number, extra: T): CtlMsg & T {

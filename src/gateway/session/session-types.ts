@@ -110,6 +110,10 @@ export type SessionCounter =
   /** A new-call ANNOUNCE refused (dropped, unanswered) by the global per-side new-call bound. */
   | 'dropped_global_rate'
   | 'dropped_spoof'
+  /** A new call refused a slot by the call table's fair shares (label: the ShareRefusal code). */
+  | 'calls_refused_share'
+  /** An ANNOUNCE from an address for a callee it already rings, taken as a repeat of that call. */
+  | 'announces_merged'
   | 'dropped_unmatched_response'
   | 'calls_requested'
   | 'calls_refused'

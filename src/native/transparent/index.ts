@@ -1,6 +1,7 @@
 /** The kernel-interception layer of transparent mode (one interface; see transparent-udp.ts). */
 export {
   openTransparentUdp,
+  openTransparentUdpFd,
   sendFrom,
   POLL_TIMEOUT_MS,
   MAX_DATAGRAMS_PER_WAKE,

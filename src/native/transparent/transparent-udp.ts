@@ -92,6 +92,12 @@ export interface TransparentUdpOptions {
   /** Receive-side failures and exceptions thrown by onDatagram; default: ignored (counted in stats). */
   readonly onError?: (error: Error) => void;
   readonly maxDatagramBytes?: number;
+  /**
+   * An already open receiving transparent socket (from {@link openTransparentUdpFd} in a privileged
+   * process, inherited by an unprivileged worker): adopted instead of opening one. Receiving on it
+   * needs no privilege; sendFrom does (the worker sends through its privileged side instead).
+   */
+  readonly fd?: number;
 }
 
 export interface TransparentUdpStats {
@@ -196,7 +202,7 @@ class TransparentUdp implements TransparentUdpSocket {
     }
     const bindTo = { address: opts.address ?? '0.0.0.0', port: opts.port };
     const what = `openTransparentUdp ${bindTo.address}:${bindTo.port}`;
-    this.#fd = transparentSocket(c, bindTo, true, what);
+    this.#fd = opts.fd ?? transparentSocket(c, bindTo, true, what);
     const wake = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake < 0) {
       const errno = c.errno();
@@ -308,6 +314,14 @@ class TransparentUdp implements TransparentUdpSocket {
       if (this.#poller.closed) return;
     }
   }
+}
+
+/**
+ * Opens the receiving transparent socket and returns its bare fd (needs CAP_NET_ADMIN), for a
+ * privileged process to hand to its unprivileged worker (which adopts it with `fd`).
+ */
+export function openTransparentUdpFd(port: number, address = '0.0.0.0'): number {
+  return transparentSocket(libc(), { address, port }, true, `openTransparentUdpFd ${address}:${port}`);
 }
 
 /** Opens the receiving transparent socket. Throws TransparentSocketError (see its codes). */

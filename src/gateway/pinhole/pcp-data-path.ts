@@ -12,10 +12,11 @@
  * deleted with its nonce when the call ends. Inbound-to-inside calls (the inside party connects
  * out) need no hole: the middlebox forwards inside → outside, so the caller's address is used as is.
  */
-import type { DataPathOpenResult, DataPathRequest } from '../gateway/session/session-types.js';
-import { sanitizeText } from '../shared/sanitize.js';
-import { PcpClient, PcpTimeoutError, type MapResult } from './pcp-client.js';
-import { IPPROTO_TCP, PCP_IRT_MS, PCP_SERVER_PORT, PcpResult, pcpResultName } from './pcp-constants.js';
+import type { DataPathOpenResult, DataPathRequest } from '../session/session-types.js';
+import type { DataPath } from '../modes/data-path.js';
+import { sanitizeText } from '../../shared/sanitize.js';
+import { PcpClient, PcpTimeoutError, type MapResult } from '../../pcp/pcp-client.js';
+import { IPPROTO_TCP, PCP_IRT_MS, PCP_SERVER_PORT, PcpResult, pcpResultName } from '../../pcp/pcp-constants.js';
 
 /** Default bound on simultaneously open PCP holes (one per call). */
 export const PCP_DATA_PATH_MAX_HOLES = 256;
@@ -47,7 +48,8 @@ interface Hole {
   readonly timer: NodeJS.Timeout;
 }
 
-export class PcpDataPath {
+export class PcpDataPath implements DataPath {
+  readonly kind = 'pcp';
   readonly #client: PcpClient;
   readonly #max: number;
   readonly #log: (callId: string, line: string) => void;
@@ -82,6 +84,9 @@ export class PcpDataPath {
     await this.closeAll();
     this.#client.close();
   }
+
+  /** A mapping's lifetime is the accept deadline asked at open; a re-announce does not extend it. */
+  renew(): void {}
 
   /** Number of holes held (or being opened). */
   get size(): number {

@@ -7,12 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { rootNetnsSkip, runAsChild } from './testing/root-netns-skip.js';
+import { rootNetnsSkip, runAsChild } from '../../native/testing/root-netns-skip.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { parseConntrackFlows } from '../gateway/pinhole/pinhole-planner.js';
-import { LibconntrackUnavailableError, openLibconntrack } from './libnetfilter-conntrack.js';
+import { parseConntrackFlows } from './pinhole-planner.js';
+import { LibconntrackUnavailableError, openLibconntrack } from '../../native/libnetfilter-conntrack.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const TOOLS = ['/usr/bin/unshare', '/usr/sbin/nft', '/usr/sbin/conntrack', '/usr/sbin/ip'];

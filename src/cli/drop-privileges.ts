@@ -1,0 +1,47 @@
+/**
+ * Switching a process started as root to an unprivileged user: group first (and the
+ * supplementary groups), then the user; setuid from root to another uid clears every capability.
+ * Then the process proves it: CapEff in /proc/self/status must be zero.
+ */
+import { readFileSync } from 'node:fs';
+
+/** Debian's nobody/nogroup; the group falls back to "nobody" where there is no "nogroup". */
+export const DEFAULT_UNPRIVILEGED_USER = 'nobody';
+export const DEFAULT_UNPRIVILEGED_GROUPS: readonly string[] = ['nogroup', 'nobody'];
+
+export interface RunningAs {
+  readonly user: string;
+  readonly group?: string;
+}
+
+/** Drops to `user` (and `group`, else nogroup/nobody); a no-op unless running as root. */
+export function dropPrivileges(user: string, group?: string): RunningAs | undefined {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
+  let chosen = group;
+  if (typeof process.setgid === 'function') {
+    const candidates = group !== undefined ? [group] : DEFAULT_UNPRIVILEGED_GROUPS;
+    for (const g of candidates) {
+      try {
+        process.setgid(g);
+        chosen = g;
+        break;
+      } catch (err: unknown) {
+        if (g === candidates[candidates.length - 1]) throw err;
+      }
+    }
+  }
+  // process.initgroups (POSIX) is missing from @types/node 20: reach it through a narrow cast.
+  const initgroups = (process as unknown as { initgroups?: (user: string, extraGroup: string) => void }).initgroups;
+  if (chosen !== undefined && typeof initgroups === 'function') initgroups.call(process, user, chosen);
+  if (typeof process.setuid === 'function') process.setuid(user);
+  return { user, ...(chosen !== undefined ? { group: chosen } : {}) };
+}
+
+/** This process's effective capability set (hex, as /proc shows it), or undefined off Linux. */
+export function effectiveCapabilities(): string | undefined {
+  try {
+    return /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}

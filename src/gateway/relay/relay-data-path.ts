@@ -1,0 +1,77 @@
+/**
+ * The TCP relay as a gateway data path (classical and transparent modes): one listener per call
+ * on the callee's side, admitting only the expected peer, connecting onward to the caller's
+ * rendezvous address, the conversation sanitised in between (relay-manager.ts).
+ */
+import type { Clock } from '../../shared/clock.js';
+import type { DataPath, DataPathEvents } from '../modes/data-path.js';
+import type { DataPathOpenResult, DataPathRequest } from '../session/session-types.js';
+import { RelayManager, type RelayLogger } from './relay-manager.js';
+
+export interface RelayDataPathOptions {
+  readonly portRange: { readonly min: number; readonly max: number };
+  readonly maxRelays: number;
+  readonly idleTimeoutMs: number;
+  readonly maxDurationMs: number;
+  readonly sanitize: boolean;
+  readonly clock: Clock;
+  readonly logger: RelayLogger;
+  readonly events: DataPathEvents;
+}
+
+export class RelayDataPath implements DataPath {
+  readonly kind = 'relay';
+  readonly #o: RelayDataPathOptions;
+  readonly #relay: RelayManager;
+
+  constructor(o: RelayDataPathOptions) {
+    this.#o = o;
+    this.#relay = new RelayManager({
+      portRange: o.portRange,
+      maxRelays: o.maxRelays,
+      clock: o.clock,
+      logger: o.logger,
+      events: {
+        onConnected: (callId, info) => o.events.onConnected(callId, info),
+        onEnded: (callId, info) => o.events.onEnded(callId, info),
+        onRefusedConnection: (callId, from) => o.events.onRefusedConnection?.(callId, from),
+      },
+    });
+  }
+
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async open(r: DataPathRequest): Promise<DataPathOpenResult> {
+    const res = await this.#relay.open({
+      callId: r.callId,
+      listenAddress: r.listenAddress,
+      expectedPeer: r.expectedPeer,
+      target: r.target,
+      bindAddress: r.bindAddress,
+      acceptDeadlineMs: r.acceptDeadlineMs,
+      idleTimeoutMs: this.#o.idleTimeoutMs,
+      maxDurationMs: this.#o.maxDurationMs,
+      sanitize: this.#o.sanitize,
+    });
+    return res.ok ? { ok: true, address: r.listenAddress, port: res.port } : { ok: false, reason: res.reason, detail: res.detail };
+  }
+
+  /** A relay listener lives until its accept deadline whatever the announces: nothing to renew. */
+  renew(): void {}
+
+  close(callId: string): void {
+    this.#relay.close(callId);
+  }
+
+  /** Ports listening now (tests, status). */
+  listening(): number[] {
+    return this.#relay.listening();
+  }
+
+  stop(): Promise<void> {
+    this.#relay.closeAll();
+    return Promise.resolve();
+  }
+}
