@@ -4,9 +4,15 @@
  * create its UDP socket and pass it as fd 0, 1 and 2, as inetd does (netkit reads requests from
  * fd 0 but sends its replies with sendto(1, ...): with only fd 0 a socket, every reply fails with
  * ENOTSOCK and no request is ever answered). Bounded: each phase stops after BENCH_REQUESTS
- * replies or BENCH_MS. Prints throughput (closed loop, CONCURRENCY sockets), latency p50/p99
- * (one socket, one request at a time) and the ratios, over BENCH_ROUNDS alternating rounds.
- *   node dist/bench/talkd.js
+ * replies or BENCH_MS.
+ *
+ * The primary measure is the CPU time each daemon process spends per answered request (utime +
+ * stime of /proc/PID/stat, all its threads, over the throughput phase): a shared machine can slow
+ * a daemon down but hardly make it do less work per request. Throughput (closed loop, CONCURRENCY
+ * sockets) is secondary, latency p50/p99 (one socket, one request at a time) informative. At
+ * least MIN_ROUNDS rounds, interleaved (which daemon goes first alternates); the report gives each
+ * round, the median and spread (min..max) per daemon, and "met"/"not met" from the medians.
+ *   node dist/bench/talkd.js            (BENCH_ROUNDS, BENCH_REQUESTS, BENCH_MS to change the size)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
@@ -22,8 +28,13 @@ const BENCH_REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 20_000);
 const BENCH_MS = Number(process.env['BENCH_MS'] ?? 5_000);
 const CONCURRENCY = 8;
 const REPLY_TIMEOUT_MS = 200;
+/** Fewest rounds a verdict may rest on (issue 17). */
+const MIN_ROUNDS = 5;
 /** Rounds per daemon, alternating which goes first (the machine is shared: this evens out load drift). */
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const ROUNDS = Math.max(MIN_ROUNDS, Number(process.env['BENCH_ROUNDS'] ?? 7));
+/** Targets (issue 17): CPU per request at most netkit's (primary), throughput at least netkit's. */
+const CPU_RATIO_TARGET = 1.0;
+const THROUGHPUT_RATIO_TARGET = 1.0;
 const LATENCY_REQUESTS = 10_000;
 const NETKIT = '/usr/sbin/in.ntalkd';
 
@@ -72,14 +83,6 @@ async function worker(port: number, deadline: number, budget: { left: number }):
   return { lat, lost };
 }
 
-interface Result {
-  rps: number;
-  p50: number;
-  p99: number;
-  lost: number;
-  cpuUs: number;
-}
-
 /** One round against one daemon: warm-up, closed-loop throughput, then one-at-a-time latencies. */
 /** utime + stime of a process in clock ticks (/proc/PID/stat fields 14 and 15), or NaN. */
 function cpuTicks(pid: number | undefined): number {
@@ -115,14 +118,36 @@ async function measure(port: number, pid: number | undefined): Promise<Round> {
   return { rps: done / secs, lat: single.lat, lost: runs.reduce((n, r) => n + r.lost, 0) + single.lost, cpuUs: (cpu / done) * 1e6 };
 }
 
-/** Median round throughput and the quantiles of all rounds' latencies pooled. */
-function summarise(rounds: readonly Round[]): Result {
-  const rps = rounds.map((r) => r.rps).sort((a, b) => a - b);
-  const cpu = rounds.map((r) => r.cpuUs).sort((a, b) => a - b);
+interface Summary {
+  rps: number;
+  rpsMin: number;
+  rpsMax: number;
+  cpuUs: number;
+  cpuMin: number;
+  cpuMax: number;
+  p50: number;
+  p99: number;
+  lost: number;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Medians and spread of the rounds; latency quantiles of all rounds pooled. */
+function summarise(rounds: readonly Round[]): Summary {
+  const rps = rounds.map((r) => r.rps);
+  const cpu = rounds.map((r) => r.cpuUs);
   const sorted = rounds.flatMap((r) => r.lat).sort((a, b) => a - b);
   const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
-  const median = (xs: number[]): number => xs[Math.floor(xs.length / 2)] ?? NaN;
-  return { rps: median(rps), p50: q(0.5), p99: q(0.99), lost: rounds.reduce((n, r) => n + r.lost, 0), cpuUs: median(cpu) };
+  return {
+    rps: median(rps), rpsMin: Math.min(...rps), rpsMax: Math.max(...rps),
+    cpuUs: median(cpu), cpuMin: Math.min(...cpu), cpuMax: Math.max(...cpu),
+    p50: q(0.5), p99: q(0.99), lost: rounds.reduce((n, r) => n + r.lost, 0),
+  };
 }
 
 function startWithFd(argv: string[]): { child: ChildProcess; port: number } {
@@ -142,8 +167,17 @@ async function freePort(): Promise<number> {
   return p;
 }
 
-function fmt(r: Result): string {
-  return `${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(3)} ms   p99 ${r.p99.toFixed(3)} ms   lost ${r.lost}   daemon CPU ${r.cpuUs.toFixed(1)} us/req`;
+function fmt(r: Summary): string {
+  return (
+    `CPU ${r.cpuUs.toFixed(1)} us/req (spread ${r.cpuMin.toFixed(1)}..${r.cpuMax.toFixed(1)})   ` +
+    `${r.rps.toFixed(0)} req/s (spread ${r.rpsMin.toFixed(0)}..${r.rpsMax.toFixed(0)})   ` +
+    `p50 ${r.p50.toFixed(3)} ms   p99 ${r.p99.toFixed(3)} ms   lost ${r.lost}`
+  );
+}
+
+function verdict(ratio: number, op: '<=' | '>=', target: number): string {
+  const ok = op === '<=' ? ratio <= target : ratio >= target;
+  return `${ratio.toFixed(2)}   target ${op} ${target.toFixed(1)}: ${ok ? 'met' : 'not met'}`;
 }
 
 async function main(): Promise<void> {
@@ -175,14 +209,32 @@ async function main(): Promise<void> {
     }
     const a = summarise(ra);
     const b = summarise(rb);
-    process.stdout.write(
-      `LOOK_UP on loopback, ${CONCURRENCY} concurrent sockets for throughput, 1 for latency; ` +
-        `${ROUNDS} alternating rounds (median throughput, pooled latencies)\n`,
+    const out = (line: string): boolean => process.stdout.write(`${line}\n`);
+    out(
+      `LOOK_UP on loopback; ${ROUNDS} interleaved rounds; throughput: ${CONCURRENCY} concurrent sockets, closed loop, ` +
+        `up to ${BENCH_REQUESTS} requests or ${BENCH_MS} ms; latency: 1 socket; CPU: utime+stime of the daemon process ` +
+        `(/proc/PID/stat, ${1e6 / TICKS_PER_SECOND / 1000} ms ticks) over the throughput phase`,
     );
-    process.stdout.write(`talkgate talkd: ${fmt(a)}   rounds ${ra.map((r) => r.rps.toFixed(0)).join(' ')}\n`);
-    process.stdout.write(`netkit talkd:   ${fmt(b)}   rounds ${rb.map((r) => r.rps.toFixed(0)).join(' ')}\n`);
-    process.stdout.write(`throughput ratio (talkgate / netkit): ${(a.rps / b.rps).toFixed(2)}   target >= 1.0\n`);
-    process.stdout.write(`talkgate p99: ${a.p99.toFixed(3)} ms   target <= 1 ms\n`);
+    for (let i = 0; i < ROUNDS; i++) {
+      const x = ra[i];
+      const y = rb[i];
+      if (x === undefined || y === undefined) continue;
+      out(
+        `  round ${i + 1} (${i % 2 === 0 ? 'talkgate' : 'netkit'} first): talkgate ${x.cpuUs.toFixed(1)} us/req ` +
+          `${x.rps.toFixed(0)} req/s | netkit ${y.cpuUs.toFixed(1)} us/req ${y.rps.toFixed(0)} req/s | ` +
+          `CPU ratio ${(x.cpuUs / y.cpuUs).toFixed(2)}`,
+      );
+    }
+    out(`talkgate talkd: ${fmt(a)}`);
+    out(`netkit talkd:   ${fmt(b)}`);
+    const pairCpu = ra.map((r, i) => r.cpuUs / (rb[i]?.cpuUs ?? NaN));
+    out(
+      `CPU per request, talkgate / netkit (medians; primary): ${verdict(a.cpuUs / b.cpuUs, '<=', CPU_RATIO_TARGET)}   ` +
+        `(per-round ratios median ${median(pairCpu).toFixed(2)}, spread ${Math.min(...pairCpu).toFixed(2)}..${Math.max(...pairCpu).toFixed(2)})`,
+    );
+    out(`throughput, talkgate / netkit (medians; secondary): ${verdict(a.rps / b.rps, '>=', THROUGHPUT_RATIO_TARGET)}`);
+    out(`talkgate p99: ${a.p99.toFixed(3)} ms (informative; target <= 1 ms)`);
+    out(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').trim()} (a shared machine: rounds spread with it)`);
   } finally {
     ours.kill('SIGTERM');
     netkit.child.kill('SIGTERM');

@@ -112,7 +112,8 @@ test('README demo, as written: two talkgate talk clients call each other through
 
   const opened: number[] = [];
   const shell = [
-    'env', '-i', `HOME=${dir}`, `TMPDIR=${dir}`, `PATH=${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
+    // HISTFILE: an exiting shell writing its history would race the removal of `dir`.
+    'env', '-i', `HOME=${dir}`, `TMPDIR=${dir}`, 'HISTFILE=/dev/null', `PATH=${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
     'TERM=xterm', 'LANG=C.UTF-8', 'PS1=$ ', 'bash', '--norc', '--noprofile', '-i',
   ];
   const open = async (n: number): Promise<void> => {
@@ -133,7 +134,8 @@ test('README demo, as written: two talkgate talk clients call each other through
     await sleep(STOP_GRACE_MS);
     signal(descendants(panes), 'SIGKILL');
     await run([TMUX, '-S', sock, 'kill-server'], { check: false });
-    rmSync(dir, { recursive: true, force: true });
+    // An exiting shell may still write its history file while the tree is removed: retry.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
 
   // The README, line by line.

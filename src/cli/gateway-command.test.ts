@@ -1,11 +1,13 @@
 /**
  * `talkgate gateway` as a process: SIGHUP reloads (and a broken file is rejected without stopping
- * the gateway); started as root it binds and then runs as nobody. Loopback only, unusual ports.
+ * the gateway); started as root it separates privileges (the worker runs as nobody). Loopback only, unusual ports.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { encodeNtalkCtlMsg, IMPOSSIBLE_ID, RequestType, sockAddr, TALK_VERSION } from '../protocol/index.js';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,19 +107,68 @@ test('talkgate gateway reloads on SIGHUP, rejects a broken file without stopping
 
 const root = typeof process.getuid === 'function' && process.getuid() === 0;
 
-test('started as root, talkgate gateway binds its faces and then runs as nobody', { skip: root ? false : 'needs root', timeout: 30_000 }, async () => {
+/** Pids owning a UDP socket on `port` (ss -p). */
+function udpOwners(port: number): number[] {
+  const ss = execFileSync('ss', ['-H', '-uanp', `sport = :${port}`], { encoding: 'utf8' });
+  return [...new Set([...ss.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
+}
+
+/** One ANNOUNCE for `rName` from loopback to the gateway's inside face (an audited call request). */
+async function announce(rName: string): Promise<void> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const port = s.address().port;
+  const msg = encodeNtalkCtlMsg({
+    version: TALK_VERSION,
+    type: RequestType.ANNOUNCE,
+    id: IMPOSSIBLE_ID,
+    addr: sockAddr('127.0.0.1', 30_001),
+    ctlAddr: sockAddr('127.0.0.1', port),
+    pid: 4242,
+    lName: 'carol',
+    rName,
+    rTty: '',
+  });
+  await new Promise<void>((r) => s.send(msg, 15518, '127.0.0.1', () => r()));
+  await new Promise((r) => setTimeout(r, 200));
+  s.close();
+}
+
+test('started as root, the gateway separates privileges; SIGHUP re-reads a root-owned 0600 file and reopens a rotated audit log', { skip: root ? false : 'needs root', timeout: 30_000 }, async () => {
   const { dir, file } = configFile();
+  const audit = join(dir, 'audit.jsonl');
+  writeFileSync(file, toml(`[audit]\nfile = "${audit}"`));
+  chmodSync(file, 0o600);
   const gw = await start(file);
   try {
-    const status = readFileSync(`/proc/${gw.proc.pid}/status`, 'utf8');
+    // The faces belong to one worker: nobody in every uid, no root group, no capability.
+    const owners = udpOwners(15518);
+    assert.equal(owners.length, 1, `one owner of the faces: ${owners.join(', ')}`);
+    const worker = owners[0] as number;
+    assert.notEqual(worker, gw.proc.pid, 'the privileged process owns no face');
+    const status = readFileSync(`/proc/${worker}/status`, 'utf8');
     const nobody = execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim();
     assert.match(status, new RegExp(`^Uid:\\s+${nobody}\\s+${nobody}\\s+${nobody}\\s+${nobody}$`, 'm'), 'real, effective, saved and fs uid');
     assert.doesNotMatch(status, /^Gid:\s+0\s/m, 'no root group left');
+    assert.match(status, /^CapEff:\s+0{16}$/m, 'no capability');
+    const privileged = execFileSync('ss', ['-H', '-uatnp'], { encoding: 'utf8' });
+    assert.doesNotMatch(privileged, new RegExp(`pid=${gw.proc.pid},`), 'the privileged process holds no inet socket');
     assert.match(gw.log(), /"runningAs":\{"user":"nobody"/);
-    assert.match(gw.log(), /127\.0\.0\.2:15518/, 'the outside face was bound before the drop');
-    // A reload still works unprivileged (the file is world-readable).
+    assert.match(gw.log(), /127\.0\.0\.2:15518/, 'the outside face is served');
+
+    await announce('alice');
+    const first = readFileSync(audit, 'utf8');
+    assert.match(first, /"event":"requested"/);
+    // logrotate: rename, then SIGHUP; the change in the 0600 root-owned file applies.
+    writeFileSync(file, toml(`bob = "bob@127.0.0.1"\n[audit]\nfile = "${audit}"`));
+    renameSync(audit, `${audit}.1`);
     gw.proc.kill('SIGHUP');
-    await gw.waitLog(/configuration reloaded/);
+    await gw.waitLog(/configuration reloaded; audit log reopened/);
+    await announce('bob');
+    const fresh = readFileSync(audit, 'utf8');
+    assert.match(fresh, /"event":"requested"/, 'the next call is in the new file');
+    assert.match(fresh, /"callee":"bob@127\.0\.0\.1"|bob/, 'the reloaded directory entry applies');
+    assert.equal(readFileSync(`${audit}.1`, 'utf8'), first, 'the rotated file keeps every earlier record, none is lost');
   } finally {
     assert.equal(await stop(gw), 0);
     rmSync(dir, { recursive: true, force: true });

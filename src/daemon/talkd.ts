@@ -212,7 +212,7 @@ export class TalkdService {
       flavour,
       table: this.#table,
       clock: this.#deps.clock,
-      isLocalAddress: this.#deps.isLocalAddress,
+      isLocalAddress: (a) => this.#deps.isLocalAddress(a),
       daemonHost: this.#deps.daemonHost,
       ...(user !== undefined ? { user } : {}),
       ...(callerHost !== undefined ? { callerHost } : {}),
