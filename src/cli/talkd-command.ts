@@ -83,7 +83,8 @@ export function command(): Command {
       if (o.check === true) {
         const problems = checkTalkdMachine(toCheck, { prerequisites: systemPrerequisiteProbes(), doctor: systemDoctorProbes() });
         for (const p of problems) process.stderr.write(`${formatDiagnostic('talkd', p)}\n`);
-        process.stdout.write(problems.length === 0 ? 'talkd: options are valid\n' : `talkd: ${problems.length} problem(s)\n`);
+        if (problems.length === 0) process.stdout.write('talkd: options are valid\n');
+        else process.stderr.write(`talkd: options are invalid: ${problems.length === 1 ? '1 error' : `${problems.length} errors`}\n`);
         process.exitCode = problems.length === 0 ? 0 : 1;
         return;
       }
