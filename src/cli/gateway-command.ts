@@ -5,9 +5,15 @@
  * firewall, an unprivileged worker serves the peers. SIGHUP reloads policy, directory, hosts and
  * limits and reopens the audit log; SIGINT/SIGTERM stop it.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { systemClock } from '../shared/clock.js';
 import { createLogger, type LogFormat } from '../observability/logger.js';
+import { checkOption, logFormatOption, logLevelOption, type LogLevel } from './common-options.js';
+import { checkModePrerequisites } from '../config/mode-prerequisites.js';
+import { sanitizeText } from '../shared/sanitize.js';
+import { systemPrerequisiteProbes } from './doctor/system-probes.js';
+import { systemDoctorProbes } from './doctor/doctor-probes.js';
+import { runGatewayDoctor } from './doctor/run-gateway-doctor.js';
 import { defaultGatewayConfigPath, loadGatewayConfigFile, type ConfigResult } from '../config/load-gateway-config.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +26,7 @@ import { DEFAULT_UNPRIVILEGED_USER, dropPrivileges, type RunningAs } from './dro
 interface GatewayOptions {
   config?: string;
   check?: boolean;
-  logLevel: string;
+  logLevel: LogLevel;
   logFormat: LogFormat;
   /** false with --no-privsep. */
   privsep?: boolean;
@@ -30,9 +36,9 @@ export function command(): Command {
   return new Command('gateway')
     .description('talk gateway for a firewall: relays talk calls between the inside and the outside')
     .option('-c, --config <file>', 'TOML configuration (default: the bundled one-machine example)')
-    .option('--check', 'validate the configuration, print errors, and exit (0 valid, 1 invalid)')
-    .option('--log-level <level>', 'pino level: debug, info, warn, error', 'info')
-    .addOption(new Option('--log-format <format>', 'log line format').choices(['json', 'syslog']).default('json'))
+    .addOption(checkOption())
+    .addOption(logLevelOption())
+    .addOption(logFormatOption())
     .option('--no-privsep', 'as root, run in one privileged process (the in-process reference for benchmarks; not for production)')
     .action(async (opts: GatewayOptions) => {
       process.exitCode = await runGateway(opts);
@@ -45,16 +51,26 @@ function load(path: string): ConfigResult {
 
 async function runGateway(opts: GatewayOptions): Promise<number> {
   const path = opts.config ?? defaultGatewayConfigPath();
+  if (opts.check === true) {
+    const report = await runGatewayDoctor({ path, prerequisites: systemPrerequisiteProbes(), probes: systemDoctorProbes() });
+    for (const line of report.lines) process.stderr.write(`${line}\n`);
+    (report.valid ? process.stdout : process.stderr).write(`${report.summary}\n`);
+    return report.valid ? 0 : 1;
+  }
   const loaded = load(path);
   if (!loaded.ok) {
     for (const e of loaded.errors) process.stderr.write(`${e}\n`);
     return 1;
   }
-  if (opts.check === true) {
-    process.stdout.write(`${path}: configuration is valid (mode ${loaded.config.mode})\n`);
-    return 0;
+  // A missing prerequisite is one clear error naming its package, before anything is bound or installed.
+  const prerequisites = checkModePrerequisites(loaded.config, systemPrerequisiteProbes());
+  const missing = prerequisites.filter((p) => p.severity === 'error');
+  if (missing.length > 0) {
+    for (const p of missing) process.stderr.write(`${sanitizeText(`talkgate gateway: cannot start: ${p.key}: ${p.message}`)}\n`);
+    return 1;
   }
   const logger = createLogger({ name: 'talkgate-gateway', format: opts.logFormat, level: opts.logLevel });
+  for (const w of [...loaded.warnings, ...prerequisites]) logger.warn({ code: w.code, key: w.key }, sanitizeText(w.message));
   if (isRoot() && opts.privsep !== false) return runSeparated(path, loaded.config, opts, logger);
   return runInProcess(path, loaded.config, logger);
 }

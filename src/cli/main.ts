@@ -28,37 +28,62 @@ export async function run(argv: readonly string[]): Promise<number> {
     return topLevel(argv);
   }
   const mod = await entry[1]();
-  const cmd = mod.command().name(`talkgate ${name}`).exitOverride();
+  const cmd = usageConventions(mod.command().name(`talkgate ${name}`));
   try {
     await cmd.parseAsync([...argv.slice(1)], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err: unknown) {
-    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CommanderError) return usageExitCode(err);
     throw err;
   }
+}
+
+/** Exit status of a command line that cannot be used (bad option, value or command), as getopt(3) programs and POSIX utilities exit 2. */
+export const USAGE_EXIT_CODE = 2;
+
+/**
+ * The exit status for an error commander raised: 0 for --help and --version, otherwise a usage
+ * error (unknown option or command, missing or invalid value, missing subcommand): 2.
+ */
+export function usageExitCode(err: CommanderError): number {
+  return err.exitCode === 0 ? 0 : USAGE_EXIT_CODE;
+}
+
+/**
+ * Applies the usage conventions to `cmd` and every subcommand below it (commander copies its
+ * settings only to subcommands created afterwards): errors are thrown, not process.exit()ed, and
+ * error text and usage-error help go to stderr.
+ */
+export function usageConventions(cmd: Command): Command {
+  cmd.exitOverride().configureOutput({
+    writeErr: (s) => process.stderr.write(s),
+    outputError: (s, write) => write(s),
+  });
+  for (const sub of cmd.commands) usageConventions(sub);
+  return cmd;
 }
 
 function topLevel(argv: readonly string[]): number {
   const program = new Command('talkgate')
     .description('BSD talk stack and talk-aware firewall gateway')
     .version(VERSION)
-    .exitOverride()
     .usage('<command> [options]');
   for (const [name, [summary]] of Object.entries(subcommands)) {
     program.command(name).description(summary).helpOption(false);
   }
   program.addHelpText('after', '\nRun `talkgate <command> --help` for the options of a command.');
+  usageConventions(program);
   if (argv.length === 0) {
-    program.outputHelp();
-    return 2;
+    program.outputHelp({ error: true });
+    return USAGE_EXIT_CODE;
   }
   try {
     program.parse([...argv], { from: 'user' });
   } catch (err: unknown) {
-    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CommanderError) return usageExitCode(err);
     throw err;
   }
-  return 2;
+  return USAGE_EXIT_CODE;
 }
 
 const VERSION = '0.1.0';

@@ -61,12 +61,12 @@ test('pinhole configuration errors name their key', () => {
     const r = load(text, head);
     return r.ok ? [] : r.errors;
   };
-  assert.ok(errs('[pinhole]\nports = "41000-40000"\n').some((e) => e.startsWith('gw.toml: pinhole.ports: must be a port range')));
+  assert.ok(errs('[pinhole]\nports = "41000-40000"\n').some((e) => /^gw\.toml:\d+: pinhole\.ports: must be a port range/.test(e)));
   assert.ok(errs('[pinhole]\nports = "500-600"\n').some((e) => e.includes('pinhole.ports: must be >= 1024')));
   assert.ok(errs('[pinhole]\nports = "500-600"\n[ports]\nntalk = 518\n').some((e) => e.includes('pinhole.ports: overlaps the control port 518')));
-  assert.ok(errs('[pinhole]\ntable = "bad name"\n').some((e) => e.startsWith('gw.toml: pinhole.table:')));
-  assert.ok(errs('[pinhole]\nhole_timeout = 0\n').some((e) => e.startsWith('gw.toml: pinhole.hole_timeout:')));
-  assert.ok(errs('[pinhole]\nbogus = 1\n').some((e) => e.includes('unknown key(s) "bogus"')));
+  assert.ok(errs('[pinhole]\ntable = "bad name"\n').some((e) => /^gw\.toml:\d+: pinhole\.table:/.test(e)));
+  assert.ok(errs('[pinhole]\nhole_timeout = 0\n').some((e) => /^gw\.toml:\d+: pinhole\.hole_timeout:/.test(e)));
+  assert.ok(errs('[pinhole]\nbogus = 1\n').some((e) => e.includes('pinhole.bogus: unknown key')));
   assert.deepEqual(errs('[privileges]\nuser = "nobody"\n'), [], '[privileges] names the worker user in every mode');
   const noIf = base.replace('interface = "wan0"\n', '');
   assert.ok(errs('', noIf).some((e) => e.includes('outside.interface: required with mode = "pinhole"')));
@@ -88,7 +88,7 @@ test('[pinhole] nft: "lib" (libnftables in process) by default, "exec" on reques
   assert.deepEqual(backendOf(''), [{ nft: 'lib' }]);
   assert.deepEqual(backendOf('[pinhole]\nnft = "exec"\n'), [{ nft: 'exec' }]);
   const r = load('[pinhole]\nnft = "fork"\n');
-  assert.ok(!r.ok && r.errors.some((e) => e.startsWith('gw.toml: pinhole.nft:')), r.ok ? 'accepted' : r.errors.join('\n'));
+  assert.ok(!r.ok && r.errors.some((e) => /^gw\.toml:\d+: pinhole\.nft:/.test(e)), r.ok ? 'accepted' : r.errors.join('\n'));
 });
 
 test('cidrText() clears host bits', () => {

@@ -1,0 +1,98 @@
+/**
+ * The options every long-running talkgate tool shares (talkd, gateway, middlebox), built in one
+ * place so their spelling, allowed values and help text agree: `--log-level`, `--log-format`,
+ * `--check`, and the argument parsers for integers, ports, IPv4 addresses and port ranges.
+ * Commander rejects a value outside a `.choices()` list itself, naming the allowed values; the
+ * dispatcher (main.ts) turns every such usage error into exit status 2 on stderr.
+ */
+import { InvalidArgumentError, Option } from 'commander';
+import { isIPv4 } from '../protocol/wire.js';
+import type { LogFormat } from '../observability/logger.js';
+
+/** The pino levels a tool accepts (pino's own names; "silent" turns logging off). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+/** Log line formats: JSON lines (pino) or RFC 5424 syslog lines (src/observability/logger.ts). */
+export const LOG_FORMATS: readonly LogFormat[] = ['json', 'syslog'];
+/** Default level and format of every tool. */
+export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+export const DEFAULT_LOG_FORMAT: LogFormat = 'json';
+/** The highest TCP/UDP port number (RFC 793 / RFC 768: 16-bit port fields). */
+export const MAX_PORT = 65_535;
+
+/** The options the shared builders add, as commander hands them to an action. */
+export interface CommonLogOptions {
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+}
+
+/** `--log-level <level>`, one of {@link LOG_LEVELS}. */
+export function logLevelOption(): Option {
+  return new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(DEFAULT_LOG_LEVEL);
+}
+
+/** `--log-format <format>`, one of {@link LOG_FORMATS}. */
+export function logFormatOption(): Option {
+  return new Option('--log-format <format>', 'log line format').choices(LOG_FORMATS).default(DEFAULT_LOG_FORMAT);
+}
+
+/** `--check`: validate the configuration and this machine's prerequisites, then exit. */
+export function checkOption(what = 'the configuration'): Option {
+  return new Option(
+    '--check',
+    `validate ${what} and check this machine for what it needs, print problems as file:line: key: message, and exit (0 valid, 1 invalid)`,
+  );
+}
+
+/** Parser for an integer option in [min, max] (decimal digits only: no "1e3", "0x10", "-1"). */
+export function integerIn(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d{1,16}$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+/** Parser for a port option: 1-65535, or 0-65535 with `allowZero` (0 = any free port). */
+export function portArgument(allowZero = false): (value: string) => number {
+  return integerIn(allowZero ? 0 : 1, MAX_PORT);
+}
+
+/** Parser for a dotted-quad IPv4 address option. */
+export function ipv4Argument(value: string): string {
+  if (!isIPv4(value)) throw new InvalidArgumentError('expected a dotted-quad IPv4 address like 127.0.0.1');
+  return value;
+}
+
+/** An inclusive port range. */
+export interface PortRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * Parses the one range syntax of talkgate, `"LOW-HIGH"` (inclusive, 1 <= LOW <= HIGH <= 65535),
+ * as the gateway configuration writes `relay.ports = "40000-40999"`. Undefined when malformed.
+ */
+export function parsePortRange(text: string): PortRange | undefined {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(text);
+  if (m === null) return undefined;
+  const min = Number(m[1]);
+  const max = Number(m[2]);
+  if (min < 1 || max > MAX_PORT || min > max) return undefined;
+  return { min, max };
+}
+
+/** Writes a range back in the same syntax. */
+export function formatPortRange(r: PortRange): string {
+  return `${r.min}-${r.max}`;
+}
+
+/** Parser for a port-range option (`--ports 40000-40999`). */
+export function portRangeArgument(value: string): PortRange {
+  const r = parsePortRange(value);
+  if (r === undefined) throw new InvalidArgumentError('expected a port range like 40000-40999 (low <= high, 1-65535)');
+  return r;
+}
