@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Command, CommanderError } from 'commander';
-import { integerIn, ipv4Argument, logFormatOption, logLevelOption, parsePortRange, formatPortRange, portRangeArgument } from './common-options.js';
+import { integerIn, ipv4Argument, logFormatOption, logLevelOption, portRangeArgument } from './common-options.js';
+import { formatPortRange, parsePortRange } from '../shared/port-range.js';
 
 test('integerIn() accepts decimal integers in range only', () => {
   const p = integerIn(1, 10);

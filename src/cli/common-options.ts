@@ -5,6 +5,7 @@
  * Commander rejects a value outside a `.choices()` list itself, naming the allowed values; the
  * dispatcher (main.ts) turns every such usage error into exit status 2 on stderr.
  */
+import { MAX_PORT, parsePortRange, type PortRange } from '../shared/port-range.js';
 import { InvalidArgumentError, Option } from 'commander';
 import { isIPv4 } from '../protocol/wire.js';
 import type { LogFormat } from '../observability/logger.js';
@@ -18,7 +19,6 @@ export const LOG_FORMATS: readonly LogFormat[] = ['json', 'syslog'];
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
 export const DEFAULT_LOG_FORMAT: LogFormat = 'json';
 /** The highest TCP/UDP port number (RFC 793 / RFC 768: 16-bit port fields). */
-export const MAX_PORT = 65_535;
 
 /** The options the shared builders add, as commander hands them to an action. */
 export interface CommonLogOptions {
@@ -67,29 +67,6 @@ export function ipv4Argument(value: string): string {
 }
 
 /** An inclusive port range. */
-export interface PortRange {
-  readonly min: number;
-  readonly max: number;
-}
-
-/**
- * Parses the one range syntax of talkgate, `"LOW-HIGH"` (inclusive, 1 <= LOW <= HIGH <= 65535),
- * as the gateway configuration writes `relay.ports = "40000-40999"`. Undefined when malformed.
- */
-export function parsePortRange(text: string): PortRange | undefined {
-  const m = /^(\d{1,5})-(\d{1,5})$/.exec(text);
-  if (m === null) return undefined;
-  const min = Number(m[1]);
-  const max = Number(m[2]);
-  if (min < 1 || max > MAX_PORT || min > max) return undefined;
-  return { min, max };
-}
-
-/** Writes a range back in the same syntax. */
-export function formatPortRange(r: PortRange): string {
-  return `${r.min}-${r.max}`;
-}
-
 /** Parser for a port-range option (`--ports 40000-40999`). */
 export function portRangeArgument(value: string): PortRange {
   const r = parsePortRange(value);

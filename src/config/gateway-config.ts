@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { isIPv4 } from '../protocol/wire.js';
 import { parseCidr, type Ipv4Cidr } from '../shared/ipv4-cidr.js';
+import { parsePortRange } from '../shared/port-range.js';
 import { MAX_LIFE_MS, NTALK_PORT, OTALK_PORT } from '../protocol/constants.js';
 import { DEFAULT_INTERCEPT_TABLE, DEFAULT_TPROXY_PORT } from '../firewall/intercept/intercept-ruleset.js';
 
@@ -90,16 +91,16 @@ const side = z.strictObject({
   daemon_ports: daemonPorts.prefault({}),
 });
 
-const portRange = z.string().transform((s, ctx) => {
-  const m = /^(\d{1,5})-(\d{1,5})$/.exec(s);
-  const min = m ? Number(m[1]) : NaN;
-  const max = m ? Number(m[2]) : NaN;
-  if (!m || min < 1 || max > 65_535 || min > max) {
+/** `"LOW-HIGH"`, the one range syntax of talkgate's files (src/shared/port-range.ts). */
+export const portRangeSchema = z.string().transform((s, ctx) => {
+  const r = parsePortRange(s);
+  if (r === undefined) {
     ctx.addIssue({ code: 'custom', message: 'must be a port range like "40000-40999" (low <= high, 1-65535)' });
     return z.NEVER;
   }
-  return { min, max };
+  return r;
 });
+const portRange = portRangeSchema;
 
 const directoryTarget = z.string().regex(/^[^@%\s]{1,31}@[A-Za-z0-9.-]{1,253}$/, 'must be "user@host"');
 

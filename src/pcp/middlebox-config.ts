@@ -9,6 +9,7 @@ import { isIpv4 } from './pcp-address.js';
 import { MIDDLEBOX_DEFAULTS, type MiddleboxConfig } from './middlebox-core.js';
 import { PCP_SERVER_PORT } from './pcp-constants.js';
 import type { NftTableSpec } from '../firewall/nft-ruleset.js';
+import { portRangeSchema } from '../config/gateway-config.js';
 
 const ipv4 = z.string().refine(isIpv4, 'an IPv4 address');
 const cidr = z.string().refine((s) => {
@@ -28,7 +29,11 @@ export const MiddleboxFileSchema = z.strictObject({
       max_lifetime: z.number().int().min(1).max(0xffff_ffff).default(MIDDLEBOX_DEFAULTS.maxLifetime),
       third_party: z.array(ipv4).max(64).default([]),
       listen_port: port.default(PCP_SERVER_PORT),
-      port_range: z.tuple([port, port]).default([...MIDDLEBOX_DEFAULTS.portRange]),
+      /** `"LOW-HIGH"` as in the gateway's files; the older `[LOW, HIGH]` array is still read. */
+      port_range: portRangeSchema
+        .transform((r): [number, number] => [r.min, r.max])
+        .or(z.tuple([port, port]))
+        .default([...MIDDLEBOX_DEFAULTS.portRange]),
       max_mappings: z.number().int().min(1).max(65536).default(MIDDLEBOX_DEFAULTS.maxMappings),
       max_per_host: z.number().int().min(1).max(65536).default(MIDDLEBOX_DEFAULTS.maxPerHost),
       announce: z.boolean().default(true),
