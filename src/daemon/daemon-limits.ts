@@ -17,5 +17,3 @@ export const CALLER_DNS_TIMEOUT_MS = 2_000;
 export const MAX_ANNOUNCES_IN_FLIGHT = 32;
 /** Retry interval when a non-blocking tty write returns EAGAIN (the tty is stopped or slow). */
 export const TTY_RETRY_INTERVAL_MS = 50;
-/** Largest datagram read; anything longer than a CTL_MSG is malformed anyway. */
-export const MAX_DATAGRAM_SIZE = 2048;

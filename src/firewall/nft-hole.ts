@@ -109,11 +109,6 @@ export function renderCloseHole(spec: NftTableSpec, hole: HoleSpec): NftBatch {
   };
 }
 
-/** Refreshing a hole's timeout (PCP renewal): close + open in one atomic batch. */
-export function renderRenewHole(spec: NftTableSpec, hole: HoleSpec): NftBatch {
-  return { nftables: [...renderCloseHole(spec, hole).nftables, ...renderOpenHole(spec, hole).nftables] };
-}
-
 /**
  * Refreshing a still-unused hole's timeout (a call re-announced): delete + add of every element in
  * one batch. A one-shot element already consumed makes the delete fail (ENOENT) and with it the

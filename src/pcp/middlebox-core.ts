@@ -22,7 +22,6 @@ import {
   PCP_HEADER_SIZE,
   PCP_LONG_ERROR_LIFETIME_S,
   PCP_MAP_BODY_SIZE,
-  PCP_NONCE_SIZE,
   PCP_PEER_BODY_SIZE,
   PCP_SHORT_ERROR_LIFETIME_S,
   PCP_VERSION,
@@ -515,5 +514,3 @@ export function toNatpmpResult(r: PcpResultCode): number {
       return NatpmpResult.NOT_AUTHORIZED;
   }
 }
-
-export { PCP_NONCE_SIZE };
