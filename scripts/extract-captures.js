@@ -19,7 +19,7 @@ const capturesDir = resolve(args.find((a) => a !== '--check') ?? join(root, '..'
 const outDir = join(root, 'test', 'fixtures', 'captures');
 
 const HEADING = /^## (\d+)\. (\S+) (CTL_MSG request|CTL_RESPONSE) - t=([\d.]+)s, (.+), (\S+) -> (\S+)$/;
-const DUMP_LINE = /^([0-9a-f]{4})  ((?:[0-9a-f]{2} ?)+)/;
+const DUMP_LINE = /^([0-9a-f]{4}) {2}((?:[0-9a-f]{2} ?)+)/;
 const FIELD_ROW = /^\| (\d+) \| ([a-z_.]+) \| `([0-9a-f ]+)` \| (.*) \|$/;
 
 function parse(text, capture) {

@@ -11,6 +11,7 @@ const MAX_TEXT = 500;
 
 const clip = (s) => (s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}…` : s);
 
+// eslint-disable-next-line require-yield -- a silent reporter: node:test wants a generator; it writes to its own fd only
 export default async function* skipReporter(source) {
   const fd = Number(process.env.TALKGATE_SKIP_FD ?? 'NaN');
   /** Per file: the names of the tests open at each nesting depth. */

@@ -50,7 +50,7 @@ test('run-tests.js names each skipped test with its file and reason after node\'
   // node counts a skipped suite in neither "# skipped" nor "# pass", the summary names it.
   assert.deepEqual(lines.filter((l) => /^# (pass|fail|skipped) \d+$/.test(l)), ['# pass 1', '# fail 0', '# skipped 3', '# pass 0', '# fail 0', '# skipped 0']);
   assert.ok(lines.findLastIndex((l) => l.startsWith('# duration_ms')) < summary);
-  assert.deepEqual(lines.slice(summary + 1).map((l) => l.replace(/^#   .*?dist\//, '#   dist/')).sort(), [
+  assert.deepEqual(lines.slice(summary + 1).map((l) => l.replace(/^# {3}.*?dist\//, '#   dist/')).sort(), [
     '#   dist/src/x/a.test.js: a suite › nested and skipped: needs root (nftables in a fresh network namespace)',
     '#   dist/src/x/a.test.js: needs a tool: /usr/bin/frobnicate missing',
     '#   dist/src/x/a.test.js: skipped without a reason: (no reason given)',

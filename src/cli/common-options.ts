@@ -18,14 +18,6 @@ export const LOG_FORMATS: readonly LogFormat[] = ['json', 'syslog'];
 /** Default level and format of every tool. */
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
 export const DEFAULT_LOG_FORMAT: LogFormat = 'json';
-/** The highest TCP/UDP port number (RFC 793 / RFC 768: 16-bit port fields). */
-
-/** The options the shared builders add, as commander hands them to an action. */
-export interface CommonLogOptions {
-  logLevel: LogLevel;
-  logFormat: LogFormat;
-}
-
 /** `--log-level <level>`, one of {@link LOG_LEVELS}. */
 export function logLevelOption(): Option {
   return new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(DEFAULT_LOG_LEVEL);

@@ -18,6 +18,7 @@ import { DEFAULT_WORKER_USER, lookupUser } from '../privsep/lookup-user.js';
 import { makeWorkerDir } from '../privsep/worker-dir.js';
 import { FIRST_CHILD_FD, WorkerSupervisor } from '../privsep/worker-supervisor.js';
 import { systemClock } from '../shared/clock.js';
+import { checkOption, logFormatOption, logLevelOption } from './common-options.js';
 import { sanitizeText } from '../shared/sanitize.js';
 
 interface MiddleboxOptions {
@@ -45,11 +46,11 @@ export function command(): Command {
   return new Command('middlebox')
     .description('PCP (RFC 6887) / NAT-PMP server on the inside address that programs nftables')
     .requiredOption('-c, --config <file>', 'TOML configuration')
-    .option('--check', 'validate the configuration, print errors, and exit (0 valid, 1 invalid)')
+    .addOption(checkOption())
     .option('--quiet', 'log only warnings and errors (same as --log-level warn)')
     .addOption(new Option('--nft <how>', 'drive nftables in process ("lib", falls back to exec) or with nft -j per batch ("exec")').choices(['lib', 'exec']).default('lib'))
-    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
-    .addOption(new Option('--log-format <format>', 'log line format').choices(['json', 'syslog']).default('json'))
+    .addOption(logLevelOption())
+    .addOption(logFormatOption())
     .option('--no-privsep', 'as root, run in one privileged process (the in-process reference for benchmarks; not for production)')
     .action(async (opts: MiddleboxOptions) => {
       process.exitCode = await runMiddlebox(opts);

@@ -49,7 +49,7 @@ function print(o: Common, r: MapResult | PcpResponse, what: string): void {
   if ('nonce' in r) Object.assign(obj, { externalAddress: r.externalAddress, externalPort: r.externalPort, nonce: hex(r.nonce) });
   if (o.json === true) process.stdout.write(`${JSON.stringify(obj)}\n`);
   else if ('nonce' in r && ok && r.lifetime > 0) process.stdout.write(`${what}: ${r.externalAddress}:${r.externalPort} for ${r.lifetime} s (epoch ${r.epoch}, nonce ${hex(r.nonce)})\n`);
-  else process.stdout.write(`${what}: ${obj['result']} (lifetime ${resp.lifetime} s, epoch ${resp.epoch})\n`);
+  else process.stdout.write(`${what}: ${pcpResultName(resp.result)} (lifetime ${resp.lifetime} s, epoch ${resp.epoch})\n`);
   process.exitCode = ok ? 0 : 1;
 }
 

@@ -223,7 +223,7 @@ test('CallMachine: only timers after start always end within the bound (property
       for (const t of timers) {
         if (m.state === 'done') break;
         if (t === 'ctl') ctlFired++;
-        m.handle({ kind: 'timer', timer: t as 'ctl' | 'ring' });
+        m.handle({ kind: 'timer', timer: t });
       }
       assert.ok(m.state === 'done' || ctlFired < CTL_MAX_TRIES);
     }),

@@ -22,5 +22,3 @@ export const CONNECT_TIMEOUT_MS = 10_000;
 export const UTF8_FLUSH_MS = 300;
 /** At most one terminal bell per this interval, however many BELs the peer sends (ms). */
 export const BELL_MIN_INTERVAL_MS = 1_000;
-/** Largest chunk read from the peer and applied before redrawing (bytes). */
-export const MAX_PEER_CHUNK = 4096;

@@ -17,8 +17,6 @@ export const CALLER_DNS_TIMEOUT_MS = 2_000;
 export const MAX_ANNOUNCES_IN_FLIGHT = 32;
 /** Retry interval when a non-blocking tty write returns EAGAIN (the tty is stopped or slow). */
 export const TTY_RETRY_INTERVAL_MS = 50;
-/** Largest datagram read; anything longer than a CTL_MSG is malformed anyway. */
-export const MAX_DATAGRAM_SIZE = 2048;
 /**
  * Default fair share of the invitation table per packet source address (issue 18). A talk call
  * holds one LEAVE_INVITE and one ANNOUNCE at most, so 16 lets one host address (a multi-user host,

@@ -5,7 +5,7 @@
  * ntalk/otalk by its bound port). After the sockets exist, a daemon running as root drops to
  * `user`/`group`. Resolves when the daemon stops (signal or idle exit).
  */
-import { IDLE_CHECK_MS, MAX_IDLE_MS } from '../protocol/constants.js';
+import { IDLE_CHECK_MS } from '../protocol/constants.js';
 import { systemClock } from '../shared/clock.js';
 import type { Logger } from '../observability/logger.js';
 import type { DatagramEndpoint } from '../native/datagram-endpoint.js';
@@ -37,8 +37,6 @@ export interface TalkdOptions {
   readonly maxIdleMs: number;
   readonly logger: Logger;
 }
-
-export type ListenSocket = { fd: number; flavour: TalkFlavour };
 
 /** Parses LISTEN_PID / LISTEN_FDS; undefined when they are not meant for this process. */
 export function systemdListenFds(env: NodeJS.ProcessEnv, pid: number): number[] | undefined {
@@ -149,5 +147,3 @@ export async function runTalkd(options: TalkdOptions): Promise<void> {
     );
   });
 }
-
-export { MAX_IDLE_MS };

@@ -24,8 +24,6 @@ export interface TtyWriteOptions {
   readonly allowNonTty?: boolean;
 }
 
-export type TtyWriteAnswer = typeof Answer.SUCCESS | typeof Answer.FAILED | typeof Answer.PERMISSION_DENIED;
-
 /** The answer of one announcement write; PERMISSION_DENIED says why. */
 export type TtyWriteOutcome =
   | { readonly answer: typeof Answer.SUCCESS | typeof Answer.FAILED }

@@ -30,6 +30,7 @@ test('renderReplaceTable() own deployment: add+delete+add table, forward policy 
   const fwd = b.find((c) => (c['add'] as { chain?: { name: string } } | undefined)?.chain?.name === 'forward');
   assert.equal((fwd?.['add'] as { chain: { policy: string } }).chain.policy, 'drop');
   const admin = renderReplaceTable({ ...spec, deployment: 'admin', prefix: 'tg_' }, new Set(['tg_pin4'])).nftables;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs `object` on the right of `in`
   assert.ok(!admin.some((c) => 'table' in ((c['add'] ?? c['delete'] ?? {}) as object)), 'admin deployment never touches the table');
   assert.ok(admin.some((c) => (c['flush'] as { set?: { name: string } } | undefined)?.set?.name === 'tg_pin4'));
   assert.ok(admin.every((c) => JSON.stringify(c).includes('"tg_') ));

@@ -6,6 +6,7 @@
  * Closing is idempotent and atomic: `add` (a no-op if present, recreates a consumed one-shot
  * element) then `delete` of every element of the hole.
  */
+import { nftComment } from './nft-comment.js';
 import { nftNames, type NftBatch, type NftCommand, type NftTableSpec } from './nft-ruleset.js';
 
 export type HoleProtocol = 'tcp' | 'udp';
@@ -31,9 +32,6 @@ export interface HoleSpec {
   /** conntrack mark for a one-shot hole's flow (non-zero), to delete the flow at call end. */
   readonly mark: number;
 }
-
-/** Longest comment nft accepts (NFTNL_UDATA_COMMENT_MAXLEN 128 incl. NUL). */
-export const NFT_COMMENT_MAX = 127;
 
 interface Element {
   readonly set: string;
@@ -81,7 +79,7 @@ export function holeElements(spec: NftTableSpec, hole: HoleSpec): Element[] {
 }
 
 function elementCommand(spec: NftTableSpec, el: Element, hole: HoleSpec, withMeta: boolean): NftCommand {
-  const comment = hole.id.replace(/[^\x20-\x7e]/g, '?').slice(0, NFT_COMMENT_MAX);
+  const comment = nftComment(hole.id);
   const inner: Record<string, unknown> = { val: { concat: el.key } };
   if (withMeta) {
     inner['timeout'] = Math.max(1, Math.ceil(hole.timeoutSeconds));
@@ -107,11 +105,6 @@ export function renderCloseHole(spec: NftTableSpec, hole: HoleSpec): NftBatch {
       ...els.map((el) => ({ delete: elementCommand(spec, el, hole, false) })),
     ],
   };
-}
-
-/** Refreshing a hole's timeout (PCP renewal): close + open in one atomic batch. */
-export function renderRenewHole(spec: NftTableSpec, hole: HoleSpec): NftBatch {
-  return { nftables: [...renderCloseHole(spec, hole).nftables, ...renderOpenHole(spec, hole).nftables] };
 }
 
 /**

@@ -39,7 +39,7 @@ async function scenario(nft: NftBackend): Promise<Step[]> {
   const family = 'ip' as const;
   const table = 'tgu_t';
   const el = (cmd: 'add' | 'create' | 'delete', name: string, elem: unknown[]): NftBatch['nftables'][number] =>
-    ({ [cmd]: { element: { family, table, name, elem } } }) as unknown as NftBatch['nftables'][number];
+    ({ [cmd]: { element: { family, table, name, elem } } });
   const b = (...cmds: unknown[]): NftBatch => ({ nftables: cmds }) as unknown as NftBatch;
   const pin = (a: string, port: number, comment?: string): unknown => ({
     elem: { val: { concat: ['192.0.2.2', a, port] }, timeout: 30, ...(comment === undefined ? {} : { comment }) },

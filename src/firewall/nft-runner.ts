@@ -133,7 +133,7 @@ export function parseNftElements(json: string): NftElement[] {
     const body = (o as Record<string, { elem?: unknown[] } | undefined>)['set'] ?? (o as Record<string, { elem?: unknown[] } | undefined>)['map'];
     if (body?.elem === undefined) continue;
     for (const raw of body.elem) {
-      const [k, v] = Array.isArray(raw) ? [raw[0], raw[1]] : [raw, undefined];
+      const [k, v] = Array.isArray(raw) ? [(raw as unknown[])[0], (raw as unknown[])[1]] : [raw, undefined];
       const inner: Record<string, unknown> = (k as { elem?: Record<string, unknown> }).elem ?? { val: k };
       const val = inner['val'] as { concat?: (string | number)[] } | string | number;
       const key = typeof val === 'object' && val !== null && Array.isArray(val.concat) ? val.concat : [val as string | number];

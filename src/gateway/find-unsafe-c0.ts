@@ -161,6 +161,7 @@ export class UnsafeC0Finder {
 
   #loadTable(wasm: ScanInstance): void {
     for (let b = 0; b < TABLE_BYTES; b++) wasm.mem[b] = this.#unsafe[b] === 1 ? 0xff : 0;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the module remembers which table the shared WebAssembly memory holds
     loadedTable = this;
   }
 }

@@ -154,6 +154,7 @@ export class FdDatagramEndpoint implements DatagramEndpoint {
   #poll(): void {
     this.#poller.arm(-1, (err, result) => {
       if (err !== null && err !== undefined) {
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a non-Error from the poll thread is shown as String() gives it
         this.#errorListener(err instanceof Error ? err : new Error(String(err)));
       } else if (result < 0) {
         const e = this.#c.errno();

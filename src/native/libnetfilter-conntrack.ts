@@ -112,7 +112,7 @@ function bind(soname: string): Fns {
     u32: lib.func('uint32_t nfct_get_attr_u32(const void *ct, int attr)'),
     u64: lib.func('uint64_t nfct_get_attr_u64(const void *ct, int attr)'),
     cbType,
-  } as Fns;
+  };
   loaded.set(soname, fns);
   return fns;
 }

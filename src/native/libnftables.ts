@@ -76,7 +76,7 @@ function bind(soname: string): Fns {
     getError: lib.func('const char *nft_ctx_get_error_buffer(void *ctx)'),
     run: lib.func('int nft_run_cmd_from_buffer(void *ctx, const char *buf)'),
     free: lib.func('void nft_ctx_free(void *ctx)'),
-  } as Fns;
+  };
   loaded.set(soname, fns);
   return fns;
 }

@@ -29,6 +29,7 @@ export const MSG_TRUNC = 0x20;
 export const MSG_DONTWAIT = 0x40;
 export const POLLIN = 0x001;
 export const POLLERR = 0x008;
+/** @public poll(2) revents bit: unused today, kept so the flag set matches <poll.h>. */
 export const POLLHUP = 0x010;
 export const POLLNVAL = 0x020;
 export const EFD_NONBLOCK = 0o4000;

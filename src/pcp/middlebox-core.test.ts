@@ -145,7 +145,7 @@ test('lifetimes clamped both ways; DESCRIPTION kept in the rule comment (sanitis
   const r = run(core, b, '10.0.0.3');
   assert.equal(r.resp.result, PcpResult.SUCCESS);
   const op = r.ops[0];
-  assert.ok(op?.kind === 'open' && op.hole.id.includes('call?[2J 42') && op.hole.protocol === 'udp');
+  assert.ok(op?.kind === 'open' && op.hole.id.includes('call_[2J 42') && op.hole.protocol === 'udp');
   const a = core.handleNatpmp(Uint8Array.of(0, 0), '10.0.0.2');
   assert.deepEqual(a.kind === 'done' && Array.from(a.value ?? []).slice(8), [203, 0, 113, 1]);
 });

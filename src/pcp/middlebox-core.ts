@@ -11,6 +11,7 @@
  * only for configured agents, lifetimes clamped, refusals answered at once.
  */
 import type { Clock } from '../shared/clock.js';
+import { nftComment } from '../firewall/nft-comment.js';
 import type { HoleSpec } from '../firewall/nft-hole.js';
 import type { NftFailure } from '../firewall/nft-runner.js';
 import { isIpv4, readPcpAddress } from './pcp-address.js';
@@ -22,7 +23,6 @@ import {
   PCP_HEADER_SIZE,
   PCP_LONG_ERROR_LIFETIME_S,
   PCP_MAP_BODY_SIZE,
-  PCP_NONCE_SIZE,
   PCP_PEER_BODY_SIZE,
   PCP_SHORT_ERROR_LIFETIME_S,
   PCP_VERSION,
@@ -110,6 +110,8 @@ export interface MapRequest {
 }
 
 const NATPMP_NONCE = 'natpmp';
+/** Longest part of a peer's DESCRIPTION kept in a hole's nft comment, after the mapping id and subject (NFT_COMMENT_MAX 127 in all). */
+const DESCRIPTION_NOTE_MAX = 60;
 
 function ipv4ToInt(a: string): number {
   return a.split('.').reduce((acc, p) => ((acc << 8) | Number(p)) >>> 0, 0);
@@ -213,7 +215,7 @@ export class MiddleboxCore {
   }
 
   #hole(id: string, subject: string, protocol: number, internalPort: number, externalPort: number, peer: string | null, lifetime: number, description?: string): HoleSpec {
-    const note = description === undefined ? '' : ` ${description.replace(/[^\x20-\x7e]/g, '?').slice(0, 60)}`;
+    const note = description === undefined ? '' : ` ${nftComment(description, DESCRIPTION_NOTE_MAX)}`;
     return {
       id: `${id} ${subject}:${internalPort}${note}`,
       direction: 'inbound',
@@ -515,5 +517,3 @@ export function toNatpmpResult(r: PcpResultCode): number {
       return NatpmpResult.NOT_AUTHORIZED;
   }
 }
-
-export { PCP_NONCE_SIZE };

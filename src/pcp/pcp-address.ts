@@ -67,8 +67,3 @@ function parseIpv6(text: string): number[] | null {
   if (fill < 1) return null;
   return [...head, ...new Array<number>(fill).fill(0), ...tail];
 }
-
-/** True for the "no address" forms ::, ::ffff:0.0.0.0. */
-export function isUnspecifiedAddress(text: string): boolean {
-  return text === '::' || text === '0.0.0.0';
-}

@@ -37,7 +37,6 @@ export const PCP_MAX_FILTERS = 8;
 export const PCP_RESPONSE_BIT = 0x80;
 
 export const PcpOpcode = { ANNOUNCE: 0, MAP: 1, PEER: 2 } as const;
-export type PcpOpcodeName = keyof typeof PcpOpcode;
 
 /** RFC 6887 §19.4 / RFC 7220 option codes. */
 export const PcpOptionCode = { THIRD_PARTY: 1, PREFER_FAILURE: 2, FILTER: 3, DESCRIPTION: 128 } as const;
@@ -92,8 +91,6 @@ export const NATPMP_ERROR_RESPONSE_SIZE = 8;
 export const NatpmpOpcode = { ADDRESS: 0, MAP_UDP: 1, MAP_TCP: 2 } as const;
 /** RFC 6886 §3.5 result codes. */
 export const NatpmpResult = { SUCCESS: 0, UNSUPP_VERSION: 1, NOT_AUTHORIZED: 2, NETWORK_FAILURE: 3, NO_RESOURCES: 4, UNSUPP_OPCODE: 5 } as const;
-/** RFC 6886 §3.3: recommended lifetime of a NAT-PMP mapping (7200 s). */
-export const NATPMP_RECOMMENDED_LIFETIME_S = 7200;
 
 /** IANA protocol numbers used in MAP/PEER. */
 export const IPPROTO_TCP = 6;

@@ -22,7 +22,7 @@ import {
   PcpResult,
   type PcpResultCode,
 } from './pcp-constants.js';
-import { NO_OPTIONS, decodePcpOptions, encodePcpOptions, pcpOptionsSize, type PcpOptions } from './pcp-option.js';
+import { decodePcpOptions, encodePcpOptions, pcpOptionsSize, type PcpOptions } from './pcp-option.js';
 
 export interface PcpMapBody {
   /** 12 octets. */
@@ -138,5 +138,3 @@ export function decodePcpRequest(buf: Uint8Array): PcpRequestDecode {
   const remoteAddress = readPcpAddress(buf, PCP_HEADER_SIZE + PCP_MAP_BODY_SIZE + 4);
   return { kind: 'request', request: { opcode, lifetime, clientAddress, body: { ...map, remotePort, remoteAddress }, options } };
 }
-
-export { NO_OPTIONS };

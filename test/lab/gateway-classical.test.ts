@@ -255,7 +255,7 @@ describe('talkgate gateway (classical) between real talk peers, forward policy d
     assert.deepEqual(answers.map((r) => answerName(r.answer)), ['SUCCESS'], `${kind} talkd removed the invitation (SUCCESS, not BADADDR): ${JSON.stringify(answers)}`);
     assert.equal(deletes[0]?.addr.family, AF_INET, "the DELETE's addr is AF_INET");
     // Deleting that id again finds nothing: the invitation is gone from bob's daemon.
-    const again = encodeNtalkCtlMsg({ ...(deletes[0] as NonNullable<(typeof deletes)[0]>), ctlAddr: sockAddr(OUT_ADDR, 43519), addr: sockAddr(OUT_ADDR, 0) });
+    const again = encodeNtalkCtlMsg({ ...deletes[0], ctlAddr: sockAddr(OUT_ADDR, 43519), addr: sockAddr(OUT_ADDR, 0) });
     const res = await udpProbe(lab, 'out', { to: OUT_ADDR, port: NTALK_PORT, bindPort: 43519, payloads: [again], expect: 1, waitMs: 5_000 });
     assert.equal(answerName(decodeNtalkCtlResponse(res.replies[0]?.bytes ?? Buffer.alloc(0)).answer), 'NOT_HERE', `${kind}: no invitation left`);
   };

@@ -136,7 +136,7 @@ async function run(c: Cmd): Promise<void> {
       out(await dataPath.open(c.request));
       return;
     case 'close':
-      await dataPath.close(c.callId ?? '');
+      await dataPath.closeMapping(c.callId ?? '');
       out({ closed: c.callId, holes: dataPath.size });
       return;
     case 'fuzz':

@@ -138,10 +138,3 @@ export function checkHalves(screen: string, own: string, peer: string, who: stri
   const ok = above.includes(own) && below.includes(peer) && !above.includes(peer) && !below.includes(own);
   if (!ok) throw new Error(`${who}: own text must be above the rule (row ${sep}) and the peer's below:\n${screen}`);
 }
-
-/** Every [first, last] byte range of `buf` that is an ESC (0x1b). */
-export function escapeOffsets(buf: Buffer): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < buf.length; i++) if (buf[i] === 0x1b) out.push(i);
-  return out;
-}

@@ -94,7 +94,7 @@ test('interceptSpec() rejects bad names, ports, marks, tables and preferences', 
     { rulePref: 32_766 },
     { family: 'ip6' },
   ];
-  for (const b of bad) assert.throws(() => interceptSpec({ ...base, ...b } as never), RangeError, JSON.stringify(b));
+  for (const b of bad) assert.throws(() => interceptSpec({ ...base, ...b }), RangeError, JSON.stringify(b));
   assert.doesNotThrow(() => interceptSpec({ ...base, insideInterface: 'veth0.10', outsideInterface: 'eth-1_x' }));
 });
 

@@ -30,6 +30,7 @@
  *   input policy drop must accept `meta mark MARK` (or udp dport PORT).
  */
 import { NTALK_PORT, OTALK_PORT } from '../../protocol/constants.js';
+import { nftComment } from '../nft-comment.js';
 import type { NftBatch, NftCommand, NftFamily } from '../nft-ruleset.js';
 
 /** nft(8) PRIORITY "mangle" (-150): before conntrack-independent routing decisions of filter (0). */
@@ -142,7 +143,7 @@ function interceptRule(spec: InterceptSpec, from: string, to: string, comment: s
     { mangle: { key: { meta: { key: 'mark' } }, value: spec.mark } },
     { tproxy: spec.family === 'inet' ? { family: 'ip', port: spec.port } : { port: spec.port } },
   );
-  return { rule: { family: spec.family, table: spec.table, chain: CHAIN, comment, expr } };
+  return { rule: { family: spec.family, table: spec.table, chain: CHAIN, comment: nftComment(comment), expr } };
 }
 
 /**

@@ -181,3 +181,47 @@ test('AuditLog: a failing fsync is reported and retried with a doubling delay, n
   log.close();
   fs.rmSync(path.dirname(file), { recursive: true });
 });
+
+test('AuditLog: close() on a device that rejects fsync (/dev/full: EINVAL) reports it, does not throw, and closes', { skip: fs.existsSync('/dev/full') ? false : 'no /dev/full' }, () => {
+  const errors: string[] = [];
+  const log = AuditLog.open('/dev/full', { onSyncError: (e) => errors.push(String(e.code)) });
+  assert.doesNotThrow(() => log.close());
+  assert.deepEqual(errors, ['EINVAL']);
+  assert.throws(() => log.record({ event: 'ended', callId: 'c-1' }), /closed/);
+  assert.doesNotThrow(() => log.close(), 'a second close is a no-op');
+});
+
+test('AuditLog: close() survives a failing fsync and a failing close(2), and releases the descriptor', (t) => {
+  const file = tmpFile();
+  t.after(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
+  const errors: string[] = [];
+  const log = AuditLog.open(file, { clock: new ManualClock(0), onSyncError: (e) => errors.push(String(e.code)) });
+  log.record({ event: 'requested', callId: 'c-1' });
+  const realClose = fs.closeSync;
+  const closed: number[] = [];
+  t.mock.method(fs, 'fsyncSync', () => {
+    throw Object.assign(new Error('EIO'), { code: 'EIO' });
+  });
+  t.mock.method(fs, 'closeSync', (fd: number) => {
+    closed.push(fd);
+    realClose(fd);
+    throw Object.assign(new Error('EIO'), { code: 'EIO' });
+  });
+  assert.doesNotThrow(() => log.close());
+  t.mock.restoreAll();
+  assert.deepEqual(errors, ['EIO', 'EIO']);
+  assert.equal(closed.length, 1, 'the descriptor is closed once');
+  assert.throws(() => log.record({ event: 'ended', callId: 'c-1' }), /closed/);
+  assert.match(fs.readFileSync(file, 'utf8'), /"callId":"c-1"/, 'the record written before stays written');
+});
+
+test('AuditLog: close() with a throwing onSyncError handler still does not throw', (t) => {
+  const file = tmpFile();
+  t.after(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
+  const log = AuditLog.open(file, { onSyncError: () => { throw new Error('reporter broke'); } });
+  t.mock.method(fs, 'fsyncSync', () => {
+    throw Object.assign(new Error('EINVAL'), { code: 'EINVAL' });
+  });
+  assert.doesNotThrow(() => log.close());
+  t.mock.restoreAll();
+});

@@ -18,7 +18,10 @@
  *   AUDIT_SYNC_DELAY_MS plus one fsync; synced() lets a caller wait for stable storage when it must.
  *   A failing fsync is reported (onSyncError) and retried, the delay doubling up to
  *   AUDIT_SYNC_RETRY_MAX_MS, so a broken disk costs a bounded rate of retries and error lines.
- * - close() flushes synchronously (fsync) before closing.
+ * - close() flushes synchronously (fsync) before closing, and never throws: shutdown must get past
+ *   any audit-file error (a device that rejects fsync, such as /dev/full, answers EINVAL; close(2)
+ *   can report a deferred write error). Such a failure is reported through onSyncError, the
+ *   descriptor is released all the same, and the caller goes on to flush its other logs.
  */
 import fs from 'node:fs';
 import { systemClock, type Clock } from '../../shared/clock.js';
@@ -43,7 +46,10 @@ export interface AuditRecord {
 export interface AuditLogOptions {
   clock?: Clock;
   run?: string;
-  /** An asynchronous fsync failed (the records stay written; stable storage is not confirmed). */
+  /**
+   * An fsync failed, asynchronous or the final one of close(), or close(2) itself failed: the records
+   * stay written, stable storage is not confirmed. Never thrown, only reported here.
+   */
   onSyncError?: (err: NodeJS.ErrnoException) => void;
   /** fsync this long after the first unsynced record (default AUDIT_SYNC_DELAY_MS; 0: at once). */
   syncDelayMs?: number;
@@ -102,7 +108,10 @@ export class AuditLog {
     return new Promise((resolve) => this.#waiters.push({ upTo: this.#written, resolve }));
   }
 
-  /** Flushes (fsync) and closes; an fsync still in flight finishes first, on its own fd. */
+  /**
+   * Flushes (fsync) and closes; an fsync still in flight finishes first, on its own fd. Never throws:
+   * a failing fsync or close is reported through onSyncError and the log ends closed all the same.
+   */
   close(): void {
     const fd = this.#fd;
     if (fd === undefined || this.#closePending) return;
@@ -111,10 +120,11 @@ export class AuditLog {
     try {
       fs.fsyncSync(fd);
       this.#synced = this.#written;
-    } finally {
-      if (this.#syncing === undefined) this.#closeNow();
-      else this.#closePending = true;
+    } catch (err: unknown) {
+      this.#report(err);
     }
+    if (this.#syncing === undefined) this.#closeNow();
+    else this.#closePending = true;
   }
 
   /** Arms the group commit (or syncs at once with syncDelayMs 0); one timer or fsync at a time. */
@@ -140,7 +150,7 @@ export class AuditLog {
       this.#syncing = undefined;
       if (err !== null) {
         this.#syncFailures += 1;
-        this.#onSyncError?.(err);
+        this.#report(err);
       } else {
         this.#syncFailures = 0;
         this.#synced = Math.max(this.#synced, upTo);
@@ -166,8 +176,22 @@ export class AuditLog {
     const fd = this.#fd;
     this.#fd = undefined;
     this.#closePending = false;
-    if (fd !== undefined) fs.closeSync(fd);
+    try {
+      if (fd !== undefined) fs.closeSync(fd);
+    } catch (err: unknown) {
+      this.#report(err);
+    }
     this.#wake();
+  }
+
+  /** Hands an fsync/close failure to onSyncError; a throwing handler cannot break the close either. */
+  #report(err: unknown): void {
+    const e: NodeJS.ErrnoException = err instanceof Error ? err : new Error(String(err));
+    try {
+      this.#onSyncError?.(e);
+    } catch {
+      // the reporter failed too: the log is being closed regardless
+    }
   }
 }
 

@@ -42,6 +42,7 @@ function sanitizeValue(v: unknown, depth: number): unknown {
   if (typeof v === 'boolean' || v === null) return v;
   if (typeof v === 'bigint') return v.toString();
   if (v === undefined) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- only symbols and functions reach here, never plain objects
   if (typeof v !== 'object') return sanitizeAuditString(String(v));
   if (depth >= AUDIT_MAX_DEPTH) return '[…]';
   if (Array.isArray(v)) return v.slice(0, AUDIT_MAX_KEYS).map((x) => sanitizeValue(x, depth + 1) ?? null);

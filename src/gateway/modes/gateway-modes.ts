@@ -13,5 +13,5 @@ const MODES: { readonly [M in GatewayMode]: ModeWiring<Extract<GatewayConfig, { 
 
 /** The wiring of the configuration's mode, typed for any variant. */
 export function modeWiring(config: GatewayConfig): ModeWiring {
-  return MODES[config.mode] as ModeWiring;
+  return MODES[config.mode];
 }

@@ -40,7 +40,7 @@ test('PcpDataPath: hole via MAP+THIRD_PARTY+FILTER before ringing; refusal is da
   const refused = await dp.open({ ...req, callId: 'c2' });
   assert.equal(refused.ok, false);
   assert.equal(!refused.ok && refused.detail, 'PCP NOT_AUTHORIZED');
-  await dp.close('c1');
+  await dp.closeMapping('c1');
   assert.equal(core.mappings().length, 0, 'deleted with its nonce');
   assert.equal(dp.size, 0);
   const inside = await dp.open({ ...req, callId: 'c3', listenSide: 'inside', target: { address: '198.51.100.7', port: 9000 } });

@@ -145,7 +145,12 @@ export class PcpDataPath implements DataPath {
   }
 
   /** closeDataPath: deletes the call's mapping (lifetime 0 with its nonce); resolves when answered. */
-  close(callId: string): Promise<void> {
+  close(callId: string): void {
+    void this.closeMapping(callId);
+  }
+
+  /** Deletes the call's mapping; resolves when the middlebox answered. */
+  closeMapping(callId: string): Promise<void> {
     const h = this.#holes.get(callId);
     if (h === undefined) return Promise.resolve();
     if (h === 'pending') {
@@ -159,7 +164,7 @@ export class PcpDataPath implements DataPath {
 
   /** Deletes every hole (gateway shutdown). */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.#holes.keys()].map((id) => this.close(id)));
+    await Promise.all([...this.#holes.keys()].map((id) => this.closeMapping(id)));
   }
 
   #expired(callId: string): void {

@@ -17,8 +17,8 @@ interface = "wan0"
 `;
 
 function asPinhole(c: GatewayConfig): PinholeModeConfig {
-  assert.equal(c.mode, 'pinhole');
-  return c as PinholeModeConfig;
+  if (c.mode !== 'pinhole') throw new assert.AssertionError({ message: `mode ${c.mode}, not pinhole` });
+  return c;
 }
 
 function load(extra = '', head = base): ReturnType<typeof parseGatewayConfig> {

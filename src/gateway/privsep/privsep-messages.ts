@@ -46,7 +46,6 @@ export const privilegedRequestSchema = z.discriminatedUnion('op', [
   }),
 ]);
 export type PrivilegedRequest = z.infer<typeof privilegedRequestSchema>;
-export type PrivilegedOp = PrivilegedRequest['op'];
 
 /** Why the privileged side refused a request (logged with the request, returned to the worker). */
 export type PrivilegedRefusal =
@@ -93,6 +92,3 @@ export type ToWorker =
   | { readonly t: 'reload'; readonly configText: string }
   | { readonly t: 'reopen' }
   | { readonly t: 'stop' };
-
-/** worker → privileged, besides requests. */
-export type FromWorker = { readonly t: 'req'; readonly req: unknown } | { readonly t: 'ready'; readonly faces: Record<string, string> } | { readonly t: 'fatal'; readonly message: string };

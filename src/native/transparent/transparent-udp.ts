@@ -254,6 +254,7 @@ class TransparentUdp implements TransparentUdpSocket {
   #arm(): void {
     this.#poller.arm(POLL_TIMEOUT_MS, (err, result, revents) => {
       if (err !== null && err !== undefined) {
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a non-Error from the poll thread is shown as String() gives it
         this.#report(err instanceof Error ? err : new Error(String(err)));
         this.#pollFailures++;
       } else if (result < 0) {

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { HoleSpec } from '../../firewall/nft-hole.js';
-import { NFT_COMMENT_MAX } from '../../firewall/nft-hole.js';
+import { NFT_COMMENT_MAX } from '../../firewall/nft-comment.js';
 import { inNetwork, type FirewallOp, type MiddleboxConfig } from '../middlebox-core.js';
 import { isIpv4 } from '../pcp-address.js';
 

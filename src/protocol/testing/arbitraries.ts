@@ -15,7 +15,7 @@ import type {
 
 /** fc.record without null-prototype objects (they would fail deepStrictEqual against decoded values). */
 function record<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {
-  return fc.record(model, { noNullPrototype: true }) as fc.Arbitrary<T>;
+  return fc.record(model, { noNullPrototype: true });
 }
 
 export const arbByteOrder: fc.Arbitrary<ByteOrder> = fc.constantFrom<ByteOrder>('big', 'little');
