@@ -11,6 +11,8 @@ import { DEFAULT_INTERCEPT_TABLE, DEFAULT_TPROXY_PORT } from '../firewall/interc
 
 /** Default admin listener: loopback only (issue 4 "admin listener (loopback by default)"). */
 export const DEFAULT_ADMIN_LISTEN = '127.0.0.1:9518';
+/** Most `[admin] hosts` names (a bounded allow-list; each is one Host-header authority). */
+export const ADMIN_MAX_HOST_NAMES = 32;
 /** Default relay port range (issue 4 example). */
 export const DEFAULT_RELAY_PORTS = '40000-40999';
 /** Default relay idle timeout, seconds. */
@@ -118,8 +120,13 @@ export const gatewayConfigSchema = z.strictObject({
         .string()
         .regex(/^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}):(\d{1,5})$/, 'must be "address:port"')
         .or(z.literal('off')),
+      /** Host names (besides the listen address) the admin listener answers under; others get 421 (issue 18). */
+      hosts: z
+        .array(z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'must be a host name or address'))
+        .max(ADMIN_MAX_HOST_NAMES)
+        .default([]),
     })
-    .default({ listen: DEFAULT_ADMIN_LISTEN }),
+    .default({ listen: DEFAULT_ADMIN_LISTEN, hosts: [] }),
   privileges: z.strictObject({ user: z.string().min(1), group: z.string().min(1).optional() }).optional(),
   /** mode = "transparent": the tproxy port (>= 1024, see DEFAULT_TPROXY_PORT) and the nft table it installs. */
   transparent: z
@@ -200,7 +207,7 @@ export interface GatewayConfig {
   };
   readonly audit?: { readonly file: string };
   /** undefined when `listen = "off"`. */
-  readonly admin?: { readonly host: string; readonly port: number };
+  readonly admin?: { readonly host: string; readonly port: number; readonly hosts?: readonly string[] };
   readonly privileges?: { readonly user: string; readonly group?: string };
   /** Interception settings (used by mode = "transparent"); defaults when absent. */
   readonly transparent?: { readonly port: number; readonly table: string };
@@ -273,7 +280,7 @@ export function normaliseGatewayConfig(raw: RawGatewayConfig): GatewayConfig {
       globalBurst: raw.limits.global_burst,
     },
     ...(raw.audit !== undefined ? { audit: { file: raw.audit.file } } : {}),
-    ...(adminMatch ? { admin: { host: adminMatch[1] as string, port: Number(adminMatch[2]) } } : {}),
+    ...(adminMatch ? { admin: { host: adminMatch[1] as string, port: Number(adminMatch[2]), ...(raw.admin.hosts.length > 0 ? { hosts: raw.admin.hosts } : {}) } } : {}),
     ...(raw.privileges !== undefined
       ? { privileges: { user: raw.privileges.user, ...(raw.privileges.group !== undefined ? { group: raw.privileges.group } : {}) } }
       : {}),

@@ -83,3 +83,10 @@ test('parseGatewayConfig() rejects bad directory targets and modes not built yet
   const errs2 = errorsOf(`mode = "pinhole"\n${minimal}`);
   assert.ok(errs2.some((e) => e.includes('inside.interface: required with mode = "pinhole"')), errs2.join('\n'));
 });
+
+test('parseGatewayConfig() reads [admin] hosts (the Host-header allow-list) and refuses a malformed name', () => {
+  const r = parseGatewayConfig(`${minimal}[admin]\nlisten = "127.0.0.1:9518"\nhosts = ["gw.example", "10.1.0.1"]\n`, 'gw.toml');
+  assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+  assert.deepEqual(r.config.admin, { host: '127.0.0.1', port: 9518, hosts: ['gw.example', '10.1.0.1'] });
+  assert.match(errorsOf(`${minimal}[admin]\nhosts = ["evil.example:80"]\n`).join('\n'), /admin\.hosts.*host name/);
+});

@@ -1,16 +1,30 @@
 /**
  * The gateway's admin HTTP listener (issue 4): GET /metrics (Prometheus text), GET /status (the
  * GatewayStatus JSON), GET /healthz. Loopback by default; read-only; small bounded responses.
+ * Hardened against a local stranger (issue 18): per-client connection shares, a real header
+ * deadline and idle timeout, and a Host-header check against DNS rebinding.
  */
 import http from 'node:http';
 import { once } from 'node:events';
+import type net from 'node:net';
 import type { Registry } from 'prom-client';
+import { ClientShares } from './client-shares.js';
+import { allowedHosts, isAllowedHost } from './host-check.js';
 import { parseHostPort } from './listen-address.js';
 
-/** Requests slower than this (headers) are dropped: the admin port must not hold sockets open. */
+/**
+ * A connection must deliver complete request headers this long after it opens (or after its last
+ * answer, when kept alive); else it is destroyed. Enforced by our own per-socket timer: Node checks
+ * `headersTimeout` only every `connectionsCheckingInterval` (30 s by default) and never for a
+ * connection that sent no byte, which is how a slow-header connection lived 28 s (issue 18).
+ */
 export const ADMIN_REQUEST_TIMEOUT_MS = 5_000;
-/** Concurrent admin connections accepted. */
+/** A connection with no traffic in either direction this long is destroyed (socket idle timeout). */
+export const ADMIN_IDLE_TIMEOUT_MS = 5_000;
+/** Concurrent admin connections accepted in all. */
 export const ADMIN_MAX_CONNECTIONS = 64;
+/** Concurrent admin connections from one remote address (a fair share: 8 clients fill the table). */
+export const ADMIN_MAX_CONNECTIONS_PER_CLIENT = 8;
 
 export interface AdminServerOptions {
   /** `host:port`, e.g. 127.0.0.1:9518. */
@@ -18,6 +32,13 @@ export interface AdminServerOptions {
   /** Current GatewayStatus (serialised as JSON). */
   status: () => unknown;
   registry: Registry;
+  /**
+   * Host names (or addresses) besides the listen address under which the listener may be reached
+   * (`[admin] hosts`); `localhost` is implied for a loopback listener. Any other Host → 421.
+   */
+  hosts?: readonly string[];
+  /** Overrides of ADMIN_REQUEST_TIMEOUT_MS / ADMIN_IDLE_TIMEOUT_MS (tests). */
+  timeouts?: { readonly requestMs?: number; readonly idleMs?: number };
 }
 
 export interface AdminServer {
@@ -27,16 +48,46 @@ export interface AdminServer {
 
 export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
   const { host, port } = parseHostPort(opts.listen);
-  const server = http.createServer((req, res) => {
+  let allowed = allowedHosts(host, port, opts.hosts);
+  const shares = new ClientShares(ADMIN_MAX_CONNECTIONS_PER_CLIENT, ADMIN_MAX_CONNECTIONS);
+  const requestMs = opts.timeouts?.requestMs ?? ADMIN_REQUEST_TIMEOUT_MS;
+  const idleMs = opts.timeouts?.idleMs ?? ADMIN_IDLE_TIMEOUT_MS;
+  const deadlines = new WeakMap<net.Socket, NodeJS.Timeout>();
+  const armDeadline = (socket: net.Socket): void => {
+    clearTimeout(deadlines.get(socket));
+    deadlines.set(socket, setTimeout(() => socket.destroy(), requestMs).unref());
+  };
+  const server = http.createServer({ keepAliveTimeout: idleMs }, (req, res) => {
+    clearTimeout(deadlines.get(req.socket));
+    res.on('finish', () => {
+      if (!req.socket.destroyed) armDeadline(req.socket);
+    });
+    if (!isAllowedHost(req.headers.host, allowed)) {
+      send(res, 421, 'text/plain; charset=utf-8', 'misdirected request: unknown Host\n', { connection: 'close' });
+      return;
+    }
     void handle(opts, req, res);
   });
-  server.maxConnections = ADMIN_MAX_CONNECTIONS;
-  server.headersTimeout = ADMIN_REQUEST_TIMEOUT_MS;
-  server.requestTimeout = ADMIN_REQUEST_TIMEOUT_MS;
+  server.on('connection', (socket: net.Socket) => {
+    const client = socket.remoteAddress ?? '?';
+    if (!shares.acquire(client)) {
+      socket.destroy();
+      return;
+    }
+    socket.once('close', () => {
+      shares.release(client);
+      clearTimeout(deadlines.get(socket));
+    });
+    socket.setTimeout(idleMs, () => socket.destroy());
+    armDeadline(socket);
+  });
+  server.headersTimeout = requestMs;
+  server.requestTimeout = requestMs;
   server.listen(port, host);
   await once(server, 'listening');
   const addr = server.address();
   if (addr === null || typeof addr === 'string') throw new Error('Admin server has no TCP address');
+  if (port === 0) allowed = allowedHosts(host, addr.port, opts.hosts);
   return {
     address: { address: addr.address, port: addr.port },
     close: () =>

@@ -260,6 +260,7 @@ export class GatewayRuntime {
     if (c.admin !== undefined) {
       this.#admin = await startAdminServer({
         listen: `${c.admin.host}:${c.admin.port}`,
+        ...(c.admin.hosts !== undefined ? { hosts: c.admin.hosts } : {}),
         status: () => this.#core.status(),
         registry: this.#registry,
       });
