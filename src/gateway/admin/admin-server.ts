@@ -5,11 +5,14 @@
  * deadline and idle timeout, and a Host-header check against DNS rebinding.
  */
 import http from 'node:http';
+import https from 'node:https';
 import { once } from 'node:events';
 import type net from 'node:net';
 import type { Registry } from 'prom-client';
 import { ClientShares } from './client-shares.js';
-import { allowedHosts, isAllowedHost } from './host-check.js';
+import { ACTION_REFUSAL_MESSAGES, ACTION_REFUSAL_STATUS, refuseAction } from './admin-auth.js';
+import { allowedHosts, isAllowedHost, type AllowedHosts } from './host-check.js';
+import { ADMIN_PAGE_CSP, ADMIN_PAGE_CSS, ADMIN_PAGE_HTML, ADMIN_PAGE_JS } from './web/admin-page.js';
 import { parseHostPort } from './listen-address.js';
 
 /**
@@ -26,6 +29,17 @@ export const ADMIN_MAX_CONNECTIONS = 64;
 /** Concurrent admin connections from one remote address (a fair share: 8 clients fill the table). */
 export const ADMIN_MAX_CONNECTIONS_PER_CLIENT = 8;
 
+/** Largest request body read (an end-call request is `{"callId":"c-000042"}`). */
+export const ADMIN_MAX_BODY_BYTES = 1_024;
+
+/** Outcome of an end-call action (typed code; the human message is beside it in the answer). */
+export type EndCallResult = { readonly code: 'ended' } | { readonly code: 'unknown-call' } | { readonly code: 'failed'; readonly message: string };
+
+export interface AdminActions {
+  /** Ends a live call (relay or data path closed, audit record `ended` with `endedBy: actor`). */
+  endCall(callId: string, actor: string): Promise<EndCallResult>;
+}
+
 export interface AdminServerOptions {
   /** `host:port`, e.g. 127.0.0.1:9518. */
   listen: string;
@@ -37,6 +51,12 @@ export interface AdminServerOptions {
    * (`[admin] hosts`); `localhost` is implied for a loopback listener. Any other Host → 421.
    */
   hosts?: readonly string[];
+  /** Bearer token for actions; without it the listener is read-only (issue 16). */
+  token?: string;
+  /** PEM certificate and key: the listener speaks HTTPS. */
+  tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** State-changing hooks; without them actions answer 501. */
+  actions?: AdminActions;
   /** Overrides of ADMIN_REQUEST_TIMEOUT_MS / ADMIN_IDLE_TIMEOUT_MS (tests). */
   timeouts?: { readonly requestMs?: number; readonly idleMs?: number };
 }
@@ -57,7 +77,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     clearTimeout(deadlines.get(socket));
     deadlines.set(socket, setTimeout(() => socket.destroy(), requestMs).unref());
   };
-  const server = http.createServer({ keepAliveTimeout: idleMs }, (req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     clearTimeout(deadlines.get(req.socket));
     res.on('finish', () => {
       if (!req.socket.destroyed) armDeadline(req.socket);
@@ -66,8 +86,12 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       send(res, 421, 'text/plain; charset=utf-8', 'misdirected request: unknown Host\n', { connection: 'close' });
       return;
     }
-    void handle(opts, req, res);
-  });
+    void handle(opts, allowed, req, res);
+  };
+  const server =
+    opts.tls === undefined
+      ? http.createServer({ keepAliveTimeout: idleMs }, onRequest)
+      : https.createServer({ keepAliveTimeout: idleMs, handshakeTimeout: requestMs, cert: opts.tls.cert, key: opts.tls.key }, onRequest);
   server.on('connection', (socket: net.Socket) => {
     const client = socket.remoteAddress ?? '?';
     if (!shares.acquire(client)) {
@@ -79,6 +103,12 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       clearTimeout(deadlines.get(socket));
     });
     socket.setTimeout(idleMs, () => socket.destroy());
+    if (opts.tls === undefined) armDeadline(socket);
+  });
+  // Over TLS the request's socket is the TLS socket: its header deadline starts after the handshake,
+  // which itself must finish within the same bound (handshakeTimeout).
+  server.on('secureConnection', (socket: net.Socket) => {
+    socket.once('close', () => clearTimeout(deadlines.get(socket)));
     armDeadline(socket);
   });
   server.headersTimeout = requestMs;
@@ -98,9 +128,47 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   };
 }
 
-async function handle(opts: AdminServerOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+/** Reads a bounded body; undefined when it is larger than ADMIN_MAX_BODY_BYTES. */
+async function readBody(req: http.IncomingMessage): Promise<string | undefined> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > ADMIN_MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+async function endCall(opts: AdminServerOptions, allowed: AllowedHosts, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const refusal = refuseAction({ authorization: req.headers.authorization, origin: req.headers.origin, contentType: req.headers['content-type'] }, opts.token, allowed);
+  if (refusal !== undefined) {
+    const extra: Record<string, string> = refusal === 'missing-token' || refusal === 'bad-token' ? { 'www-authenticate': 'Bearer realm="talkgate admin"' } : {};
+    return send(res, ACTION_REFUSAL_STATUS[refusal], JSON_TYPE, `${JSON.stringify({ code: refusal, message: ACTION_REFUSAL_MESSAGES[refusal] })}\n`, { ...extra, connection: 'close' });
+  }
+  if (opts.actions === undefined) return send(res, 501, JSON_TYPE, '{"code":"not-supported","message":"this listener has no actions"}\n');
+  const body = await readBody(req);
+  let callId: unknown;
+  try {
+    callId = body === undefined ? undefined : (JSON.parse(body) as { callId?: unknown }).callId;
+  } catch {
+    callId = undefined;
+  }
+  if (typeof callId !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(callId)) {
+    return send(res, 400, JSON_TYPE, '{"code":"bad-request","message":"expected {\\"callId\\": \\"c-000042\\"}"}\n');
+  }
+  const actor = `admin-token@${req.socket.remoteAddress ?? '?'}`;
+  const r = await opts.actions.endCall(callId, actor);
+  const status = r.code === 'ended' ? 200 : r.code === 'unknown-call' ? 404 : 500;
+  return send(res, status, JSON_TYPE, `${JSON.stringify({ ...r, callId, endedBy: actor })}\n`);
+}
+
+async function handle(opts: AdminServerOptions, allowed: AllowedHosts, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   try {
+    if (req.method === 'POST' && path === '/api/calls/end') return await endCall(opts, allowed, req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { allow: 'GET, HEAD' });
     }
@@ -108,7 +176,16 @@ async function handle(opts: AdminServerOptions, req: http.IncomingMessage, res: 
       case '/metrics':
         return send(res, 200, opts.registry.contentType, await opts.registry.metrics());
       case '/status':
-        return send(res, 200, 'application/json; charset=utf-8', `${JSON.stringify(opts.status())}\n`);
+      case '/api/status':
+        return send(res, 200, JSON_TYPE, `${JSON.stringify(opts.status())}\n`);
+      case '/api/info':
+        return send(res, 200, JSON_TYPE, `${JSON.stringify({ endCall: opts.token !== undefined && opts.actions !== undefined, tls: opts.tls !== undefined })}\n`);
+      case '/':
+        return send(res, 200, 'text/html; charset=utf-8', ADMIN_PAGE_HTML, PAGE_HEADERS);
+      case '/admin.js':
+        return send(res, 200, 'text/javascript; charset=utf-8', ADMIN_PAGE_JS, PAGE_HEADERS);
+      case '/admin.css':
+        return send(res, 200, 'text/css; charset=utf-8', ADMIN_PAGE_CSS, PAGE_HEADERS);
       case '/healthz':
         return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
       default:
@@ -119,7 +196,15 @@ async function handle(opts: AdminServerOptions, req: http.IncomingMessage, res: 
   }
 }
 
+/** Security headers of the page and its assets (CSP: no inline script, same origin only). */
+const PAGE_HEADERS: Record<string, string> = {
+  'content-security-policy': ADMIN_PAGE_CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+
 function send(res: http.ServerResponse, code: number, type: string, body: string, extra: Record<string, string> = {}): void {
-  res.writeHead(code, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...extra });
+  res.writeHead(code, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...extra });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }

@@ -7,6 +7,7 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import type { GatewayConfig } from '../../config/gateway-config.js';
 import {
@@ -261,6 +262,15 @@ export class GatewayRuntime {
       this.#admin = await startAdminServer({
         listen: `${c.admin.host}:${c.admin.port}`,
         ...(c.admin.hosts !== undefined ? { hosts: c.admin.hosts } : {}),
+        ...(c.admin.token !== undefined ? { token: c.admin.token } : {}),
+        ...(c.admin.tls !== undefined ? { tls: { cert: readFileSync(c.admin.tls.certFile), key: readFileSync(c.admin.tls.keyFile) } } : {}),
+        actions: {
+          endCall: (callId, actor) => {
+            if (!this.#core.status().calls.some((x) => x.callId === callId)) return Promise.resolve({ code: 'unknown-call' });
+            this.#feed({ kind: 'endedByAdmin', callId, actor });
+            return Promise.resolve({ code: 'ended' });
+          },
+        },
         status: () => this.#core.status(),
         registry: this.#registry,
       });
