@@ -184,6 +184,9 @@ async function handle(opts: AdminServerOptions, allowed: AllowedHosts, req: http
         return send(res, 200, 'text/html; charset=utf-8', ADMIN_PAGE_HTML, PAGE_HEADERS);
       case '/admin.js':
         return send(res, 200, 'text/javascript; charset=utf-8', ADMIN_PAGE_JS, PAGE_HEADERS);
+      case '/favicon.ico':
+        res.writeHead(204, { 'cache-control': 'max-age=86400' });
+        return void res.end();
       case '/admin.css':
         return send(res, 200, 'text/css; charset=utf-8', ADMIN_PAGE_CSS, PAGE_HEADERS);
       case '/healthz':
