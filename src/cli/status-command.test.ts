@@ -151,7 +151,7 @@ test('runStatus refuses deeply nested JSON and a 300,000-call answer with a clea
   const huge = JSON.stringify({ calls: Array.from({ length: 300_000 }, () => ({})) });
   const fake = await fakeServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(req.url === '/status' && answer === 'deep' ? deep : huge);
+    res.end(req.url === '/api/status' && answer === 'deep' ? deep : huge);
   });
   let answer: 'deep' | 'huge' = 'deep';
   try {

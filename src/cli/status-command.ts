@@ -1,5 +1,5 @@
 /**
- * `talkgate status [--admin HOST:PORT] [--json]`: fetches a running gateway's /status from its
+ * `talkgate status [--admin HOST:PORT] [--json]`: fetches a running gateway's /api/status (docs/admin-api.md) from its
  * admin listener and prints the live calls as a table (or the JSON, ASCII-escaped).
  *
  * The answer is not trusted (issue 18): its size is bounded while it is read, redirects are
@@ -113,7 +113,7 @@ export async function runStatus(opts: { admin: string; json?: boolean }, io: Sta
     return 2;
   }
   const admin = sanitizeText(opts.admin);
-  const url = sanitizeText(`http://${host.includes(':') ? `[${host}]` : host}:${port}/status`);
+  const url = sanitizeText(`http://${host.includes(':') ? `[${host}]` : host}:${port}/api/status`);
   const got = await getBounded(url);
   if (!got.ok) {
     io.err.write(`talkgate status: ${failureMessage(got.failure, admin, url)}\n`);
