@@ -3,7 +3,7 @@
  * playwright-core (which downloads no browser). First against an admin listener whose status names
  * hostile callers and ttys (they must stay text: no dialog, no console error), then during a real
  * loopback call through the gateway (talkgate talkd + talk clients in tmux, as gateway-demo.test.ts):
- * the row appears, the end-call action is refused without the token and, with it, ends the call in
+ * the row appears, a refused call is listed with its reason, the end-call action is refused without the token and, with it, ends the call in
  * both terminals with an audit record naming who ended it. Ports differ from gateway-demo's so both
  * files can run at once. Screenshots go to a temporary folder that is removed, and with
  * TG_ADMIN_SCREENSHOT=path one is kept there (docs/admin-page.png was made so).
@@ -94,7 +94,7 @@ test('admin page: hostile caller and tty names are displayed literally, no scrip
 const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const asUser = (argv: string[]): string[] => (asRoot ? [RUNUSER, '-u', 'nobody', '--', ...argv] : argv);
 
-test('admin page during a loopback call: the row within 1 s, end-call refused without the token, with it the call ends in both terminals and is audited', { skip: skipReason(), timeout: 90_000 }, async (t) => {
+test('admin page during a loopback call: the row within 1 s, end-call refused without the token, with it the call ends in both terminals and is audited; a refused call is listed', { skip: skipReason(), timeout: 90_000 }, async (t) => {
   const root = repoRoot();
   const dir = mkdtempSync('/tmp/tg-admin-page-');
   chmodSync(dir, 0o777);
@@ -223,5 +223,14 @@ test('admin page during a loopback call: the row within 1 s, end-call refused wi
     .filter((l) => l.includes(`"${callId}"`) && l.includes('"ended"'));
   assert.equal(ended.length, 1, ended.join('\n'));
   assert.match(ended[0]!, /"endedBy":"admin-token@127\.0\.0\.1"/);
+
+  // A refused call (nobody named carol in the directory) appears among the refusals with its reason.
+  await sleep(300);
+  await typeIn('t1', `${node} bin/talkgate.js talk --as alice --port 5618 --local-port 6618 carol@127.0.0.1`);
+  const refusal = page.locator('#refusals tbody tr').filter({ hasText: 'carol' });
+  await refusal.waitFor({ timeout: 5_000 });
+  const refusedText = await refusal.innerText();
+  assert.match(refusedText, /\b[A-Z][A-Z_]+\b/, `typed reason: ${refusedText}`);
+  await tmux('send-keys', '-t', 'adm:t1', 'C-c');
   assert.deepEqual(problems, []);
 });

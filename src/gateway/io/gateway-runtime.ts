@@ -29,6 +29,7 @@ import { createGatewayMetrics, type GatewayMetrics } from '../../observability/m
 import { DeferredLog } from '../../observability/deferred-log.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
+import { RecentRefusals } from '../admin/recent-refusals.js';
 import { RelayManager, type RelayLogger } from '../relay/relay-manager.js';
 import { GatewaySessions } from '../session/gateway-sessions.js';
 import { RESOLVE_TIMEOUT_MS } from '../session/session-constants.js';
@@ -71,6 +72,8 @@ export class GatewayRuntime {
   readonly #metrics: GatewayMetrics;
   readonly #core: GatewaySessions;
   readonly #relay: RelayManager;
+  /** Recent refusals for the admin page (bounded; fed by the audit records). */
+  readonly #refusals = new RecentRefusals();
   readonly #faces = new Map<Key, dgram.Socket>();
   readonly #clients = new Map<Key, dgram.Socket>();
   readonly #callMeta = new Map<string, { direction: string; started: number }>();
@@ -271,7 +274,7 @@ export class GatewayRuntime {
             return Promise.resolve({ code: 'ended' });
           },
         },
-        status: () => this.#core.status(),
+        status: () => ({ ...this.#core.status(), refusals: this.#refusals.list() }),
         registry: this.#registry,
       });
     }
@@ -443,6 +446,7 @@ export class GatewayRuntime {
   }
 
   #onAudit(record: { readonly event: string; readonly callId: string; readonly [k: string]: unknown }): void {
+    this.#refusals.observe(record, new Date().toISOString());
     try {
       this.#audit?.record(record as Parameters<AuditLog['record']>[0]);
     } catch (err: unknown) {
