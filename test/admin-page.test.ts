@@ -60,7 +60,7 @@ async function watchedPage(browser: Browser, url: string): Promise<{ page: Page;
 const hostile = '<img src=x onerror=alert(1)>';
 const hostileTty = '<script>alert(2)</script>';
 
-test('admin page: hostile caller and tty names are displayed literally, no script runs', { skip: skipReason(), timeout: 30_000 }, async () => {
+test('admin page: hostile caller and tty names are displayed literally, no script runs; the charts draw', { skip: skipReason(), timeout: 30_000 }, async () => {
   const since = new Date().toISOString();
   const admin = await startAdminServer({
     listen: '127.0.0.1:0',
@@ -71,6 +71,7 @@ test('admin page: hostile caller and tty names are displayed literally, no scrip
       counters: { [`${hostile}`]: 1 },
       refusals: [{ at: since, reason: 'policy-deny', rule: `deny inbound ${hostile}`, caller: hostile }],
     }),
+    timeouts: { historyMs: 100 },
   });
   const browser = await launch();
   try {
@@ -83,6 +84,8 @@ test('admin page: hostile caller and tty names are displayed literally, no scrip
     assert.equal(await page.locator('img').count(), 0, 'no element was made from a name');
     assert.equal(await page.locator('body script').count(), 0);
     assert.ok((await page.locator('#refusals').innerText()).includes(`deny inbound ${hostile}`));
+    // The last-hour charts: uPlot from the installed package, same origin, under the CSP.
+    for (const id of ['chart-calls', 'chart-refusals', 'chart-bytes']) await page.locator(`#${id} .uplot canvas`).waitFor({ timeout: 3_000 });
     await sleep(300);
     assert.deepEqual(problems, []);
   } finally {

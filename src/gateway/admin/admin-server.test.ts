@@ -256,7 +256,7 @@ test('end-call: a cross-site request is refused (foreign Origin 403, form conten
 test('the admin page and its assets are served under a strict CSP, and the script never writes markup', async () => {
   const admin = await startAdminServer({ listen: '127.0.0.1:0', status: () => ({}), registry: new Registry() });
   try {
-    for (const [path, type] of [['/', /text\/html/], ['/admin.js', /javascript/], ['/admin.css', /text\/css/]] as const) {
+    for (const [path, type] of [['/', /text\/html/], ['/admin.js', /javascript/], ['/admin.css', /text\/css/], ['/uplot.js', /javascript/], ['/uplot.css', /text\/css/]] as const) {
       const res = await fetch(`http://127.0.0.1:${admin.address.port}${path}`);
       assert.equal(res.status, 200, path);
       assert.match(res.headers.get('content-type') ?? '', type);
@@ -268,6 +268,8 @@ test('the admin page and its assets are served under a strict CSP, and the scrip
     assert.doesNotMatch(ADMIN_PAGE_HTML, /<script>|\son\w+=|style=/, 'no inline script, handler or style');
     assert.doesNotMatch(ADMIN_PAGE_JS, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/);
     assert.deepEqual(await fetch(`http://127.0.0.1:${admin.address.port}/api/info`).then((r) => r.json()), { endCall: false, tls: false });
+    const history = (await fetch(`http://127.0.0.1:${admin.address.port}/api/history`).then((r) => r.json())) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(history).sort(), ['bytesInPerSecond', 'bytesOutPerSecond', 'calls', 'refusals', 't']);
   } finally {
     await admin.close();
   }

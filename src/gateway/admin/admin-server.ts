@@ -8,12 +8,15 @@ import http from 'node:http';
 import https from 'node:https';
 import { once } from 'node:events';
 import type net from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
 import { ClientShares } from './client-shares.js';
 import { ACTION_REFUSAL_MESSAGES, ACTION_REFUSAL_STATUS, refuseAction } from './admin-auth.js';
 import { allowedHosts, isAllowedHost, type AllowedHosts } from './host-check.js';
 import { ADMIN_PAGE_CSP, ADMIN_PAGE_CSS, ADMIN_PAGE_HTML, ADMIN_PAGE_JS } from './web/admin-page.js';
 import { parseHostPort } from './listen-address.js';
+import { HISTORY_INTERVAL_MS, StatusHistory } from './status-history.js';
 
 /**
  * A connection must deliver complete request headers this long after it opens (or after its last
@@ -57,8 +60,8 @@ export interface AdminServerOptions {
   tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** State-changing hooks; without them actions answer 501. */
   actions?: AdminActions;
-  /** Overrides of ADMIN_REQUEST_TIMEOUT_MS / ADMIN_IDLE_TIMEOUT_MS (tests). */
-  timeouts?: { readonly requestMs?: number; readonly idleMs?: number };
+  /** Overrides of ADMIN_REQUEST_TIMEOUT_MS / ADMIN_IDLE_TIMEOUT_MS / HISTORY_INTERVAL_MS (tests). */
+  timeouts?: { readonly requestMs?: number; readonly idleMs?: number; readonly historyMs?: number };
 }
 
 export interface AdminServer {
@@ -68,6 +71,9 @@ export interface AdminServer {
 
 export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
   const { host, port } = parseHostPort(opts.listen);
+  const history = new StatusHistory();
+  const sampler = setInterval(() => void sampleHistory(opts, history), opts.timeouts?.historyMs ?? HISTORY_INTERVAL_MS).unref();
+  void sampleHistory(opts, history);
   let allowed = allowedHosts(host, port, opts.hosts);
   const shares = new ClientShares(ADMIN_MAX_CONNECTIONS_PER_CLIENT, ADMIN_MAX_CONNECTIONS);
   const requestMs = opts.timeouts?.requestMs ?? ADMIN_REQUEST_TIMEOUT_MS;
@@ -86,7 +92,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       send(res, 421, 'text/plain; charset=utf-8', 'misdirected request: unknown Host\n', { connection: 'close' });
       return;
     }
-    void handle(opts, allowed, req, res);
+    void handle(opts, allowed, history, req, res);
   };
   const server =
     opts.tls === undefined
@@ -122,6 +128,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     address: { address: addr.address, port: addr.port },
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(sampler);
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -165,7 +172,41 @@ async function endCall(opts: AdminServerOptions, allowed: AllowedHosts, req: htt
   return send(res, status, JSON_TYPE, `${JSON.stringify({ ...r, callId, endedBy: actor })}\n`);
 }
 
-async function handle(opts: AdminServerOptions, allowed: AllowedHosts, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+/**
+ * uPlot (MIT, https://github.com/leeoniya/uPlot), served from the installed package: the page never
+ * loads anything from elsewhere. Read once, when first asked for.
+ */
+let uplotAssets: { js: string; css: string } | undefined;
+function uplot(): { js: string; css: string } {
+  if (uplotAssets === undefined) {
+    const require = createRequire(import.meta.url);
+    uplotAssets = {
+      js: readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
+      css: readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
+    };
+  }
+  return uplotAssets;
+}
+
+async function sampleHistory(opts: AdminServerOptions, history: StatusHistory): Promise<void> {
+  try {
+    const st = opts.status() as { calls?: unknown; counters?: Record<string, unknown> } | null;
+    const refused = st?.counters?.['calls_refused'];
+    const bytes = (await opts.registry.getSingleMetric('talkgate_relay_bytes_total')?.get())?.values ?? [];
+    const dir = (d: string): number => bytes.filter((v) => v.labels['direction'] === d).reduce((a, v) => a + v.value, 0);
+    history.record({
+      t: Date.now(),
+      liveCalls: Array.isArray(st?.calls) ? st.calls.length : 0,
+      refusedTotal: typeof refused === 'number' ? refused : 0,
+      bytesInTotal: dir('in'),
+      bytesOutTotal: dir('out'),
+    });
+  } catch {
+    // A failing status provider shows as a gap in the charts; /api/status reports the error.
+  }
+}
+
+async function handle(opts: AdminServerOptions, allowed: AllowedHosts, history: StatusHistory, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   try {
     if (req.method === 'POST' && path === '/api/calls/end') return await endCall(opts, allowed, req, res);
@@ -184,6 +225,12 @@ async function handle(opts: AdminServerOptions, allowed: AllowedHosts, req: http
         return send(res, 200, 'text/html; charset=utf-8', ADMIN_PAGE_HTML, PAGE_HEADERS);
       case '/admin.js':
         return send(res, 200, 'text/javascript; charset=utf-8', ADMIN_PAGE_JS, PAGE_HEADERS);
+      case '/api/history':
+        return send(res, 200, JSON_TYPE, `${JSON.stringify(history.series())}\n`);
+      case '/uplot.js':
+        return send(res, 200, 'text/javascript; charset=utf-8', uplot().js, PAGE_HEADERS);
+      case '/uplot.css':
+        return send(res, 200, 'text/css; charset=utf-8', uplot().css, PAGE_HEADERS);
       case '/favicon.ico':
         res.writeHead(204, { 'cache-control': 'max-age=86400' });
         return void res.end();

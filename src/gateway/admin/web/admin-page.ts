@@ -11,6 +11,8 @@ export const ADMIN_PAGE_CSP =
 
 /** How often the page asks for /api/status (ms): within the issue's "1 s of each state change". */
 export const ADMIN_PAGE_POLL_MS = 500;
+/** How often the page redraws the last-hour charts (ms); the server samples every 10 s. */
+export const ADMIN_PAGE_CHART_MS = 5_000;
 
 export const ADMIN_PAGE_HTML = `<!doctype html>
 <html lang="en">
@@ -18,7 +20,9 @@ export const ADMIN_PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <title>talkgate admin</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/uplot.css">
 <link rel="stylesheet" href="/admin.css">
+<script src="/uplot.js" defer></script>
 <script src="/admin.js" defer></script>
 </head>
 <body>
@@ -39,6 +43,10 @@ export const ADMIN_PAGE_HTML = `<!doctype html>
   <table id="refusals"><thead><tr><th>Time</th><th>Reason</th><th>Rule</th><th>Caller</th><th>Callee</th><th>Message</th></tr></thead><tbody></tbody></table>
 </section>
 <section>
+  <h2>Last hour</h2>
+  <div id="charts"><div id="chart-calls"></div><div id="chart-refusals"></div><div id="chart-bytes"></div></div>
+</section>
+<section>
   <h2>Counters</h2>
   <table id="counters"><tbody></tbody></table>
 </section>
@@ -50,12 +58,34 @@ export const ADMIN_PAGE_HTML = `<!doctype html>
 export const ADMIN_PAGE_CSS = `body{font:14px system-ui,sans-serif;margin:1em;color:#111;background:#fafafa}
 header{display:flex;gap:1em;align-items:baseline}h1{margin:0;font-size:1.4em}
 table{border-collapse:collapse;margin:.3em 0}th,td{border:1px solid #ccc;padding:2px 6px;text-align:left;font-family:ui-monospace,monospace;white-space:pre}
-th{background:#eee}#error{color:#a00}#no-calls{color:#666}.num{text-align:right}
+th{background:#eee}#charts{display:flex;flex-wrap:wrap;gap:1em}#error{color:#a00}#no-calls{color:#666}.num{text-align:right}
 `;
 
 export const ADMIN_PAGE_JS = `'use strict';
 (() => {
   const POLL_MS = ${ADMIN_PAGE_POLL_MS};
+  const CHART_MS = ${ADMIN_PAGE_CHART_MS};
+  const charts = {};
+  const chart = (id, title, series, data) => {
+    if (typeof uPlot !== 'function') return;
+    if (charts[id]) return charts[id].setData(data);
+    charts[id] = new uPlot({
+      title, width: 360, height: 180, scales: { x: { time: true } },
+      series: [{}, ...series.map(([label, stroke]) => ({ label, stroke, width: 1.5 }))],
+    }, data, $(id));
+  };
+  const drawCharts = async () => {
+    try {
+      const res = await fetch('/api/history', { cache: 'no-store' });
+      if (res.ok) {
+        const h = await res.json();
+        chart('chart-calls', 'live calls', [['calls', '#1565c0']], [h.t, h.calls]);
+        chart('chart-refusals', 'refusals per 10 s', [['refusals', '#c62828']], [h.t, h.refusals]);
+        chart('chart-bytes', 'relayed bytes/s', [['in', '#2e7d32'], ['out', '#ef6c00']], [h.t, h.bytesInPerSecond, h.bytesOutPerSecond]);
+      }
+    } catch (_) {}
+    setTimeout(drawCharts, CHART_MS);
+  };
   const $ = (id) => document.getElementById(id);
   let token = '';
   let info = { endCall: false };
@@ -157,6 +187,7 @@ export const ADMIN_PAGE_JS = `'use strict';
     $('auth-note').textContent = info.endCall ? '' : 'read-only';
     $('token').addEventListener('input', (e) => { token = e.target.value; });
     void poll();
+    void drawCharts();
   };
   document.addEventListener('DOMContentLoaded', () => void start());
 })();
