@@ -70,6 +70,8 @@ test('admin page: hostile caller and tty names are displayed literally, no scrip
       calls: [{ callId: 'c-000001', direction: 'inbound', caller: `${hostile}@198.51.100.7`, callerTty: hostileTty, callee: 'alice', state: 'ringing', since, dataPath: { kind: 'hole', port: 40001, expiresAt: new Date(Date.now() + 30_000).toISOString() } }],
       counters: { [`${hostile}`]: 1 },
       refusals: [{ at: since, reason: 'policy-deny', rule: `deny inbound ${hostile}`, caller: hostile }],
+      // The middlebox's page shows its PCP mappings the same way (src/pcp/middlebox-status.ts).
+      mappings: [{ id: 'm-1', kind: 'pcp', client: '10.1.0.1', thirdParty: '10.1.0.5', protocol: 'tcp', internalPort: 5555, externalPort: 40002, filter: '203.0.113.2', lifetimeLeftSeconds: 60 }],
     }),
     timeouts: { historyMs: 100 },
   });
@@ -84,6 +86,7 @@ test('admin page: hostile caller and tty names are displayed literally, no scrip
     assert.equal(await page.locator('img').count(), 0, 'no element was made from a name');
     assert.equal(await page.locator('body script').count(), 0);
     assert.ok((await page.locator('#refusals').innerText()).includes(`deny inbound ${hostile}`));
+    assert.match(await page.locator('#mappings tbody tr').innerText(), /^m-1\tpcp\t10\.1\.0\.1\t10\.1\.0\.5\ttcp\t5555\t40002\t203\.0\.113\.2\t60s/);
     // The last-hour charts: uPlot from the installed package, same origin, under the CSP.
     for (const id of ['chart-calls', 'chart-refusals', 'chart-bytes']) await page.locator(`#${id} .uplot canvas`).waitFor({ timeout: 3_000 });
     await sleep(300);

@@ -4,6 +4,9 @@ import { Command } from 'commander';
 import { openNftBackend } from '../firewall/nft-library-runner.js';
 import { parseMiddleboxConfig } from '../pcp/middlebox-config.js';
 import { PcpServer } from '../pcp/pcp-server.js';
+import { middleboxStatus } from '../pcp/middlebox-status.js';
+import { startAdminServer } from '../gateway/admin/admin-server.js';
+import { Registry } from 'prom-client';
 import { systemClock } from '../shared/clock.js';
 
 export function command(): Command {
@@ -36,6 +39,13 @@ export function command(): Command {
         process.exitCode = 1;
         return;
       }
+      const admin =
+        settings.adminListen === undefined
+          ? undefined
+          : await startAdminServer({ listen: settings.adminListen, status: () => middleboxStatus(server.core.mappings(), systemClock.now()), registry: new Registry() }).catch((e: unknown) => {
+              log(`admin page not started: ${(e as Error).message}`);
+              return undefined;
+            });
       await new Promise<void>((resolve) => {
         const done = (): void => {
           process.off('SIGINT', done);
@@ -45,6 +55,7 @@ export function command(): Command {
         process.on('SIGINT', done);
         process.on('SIGTERM', done);
       });
+      await admin?.close();
       await server.stop();
       process.exitCode = 0;
     });

@@ -38,6 +38,12 @@ export const ADMIN_PAGE_HTML = `<!doctype html>
   </tr></thead><tbody></tbody></table>
   <p id="no-calls">no live calls</p>
 </section>
+<section id="mappings-section" hidden>
+  <h2>PCP mappings</h2>
+  <table id="mappings"><thead><tr>
+    <th>ID</th><th>Kind</th><th>Client (nonce owner)</th><th>Third party</th><th>Protocol</th><th>Internal port</th><th>External port</th><th>Filter</th><th>Lifetime left</th>
+  </tr></thead><tbody></tbody></table>
+</section>
 <section>
   <h2>Recent refusals</h2>
   <table id="refusals"><thead><tr><th>Time</th><th>Reason</th><th>Rule</th><th>Caller</th><th>Callee</th><th>Message</th></tr></thead><tbody></tbody></table>
@@ -153,6 +159,13 @@ export const ADMIN_PAGE_JS = `'use strict';
     });
     body.replaceChildren(...rows);
     $('no-calls').hidden = rows.length > 0;
+    const mappings = Array.isArray(st.mappings) ? st.mappings : null;
+    $('mappings-section').hidden = mappings === null;
+    $('mappings').tBodies[0].replaceChildren(...(mappings || []).map((m) => {
+      const tr = document.createElement('tr');
+      for (const v of [m.id, m.kind, m.client, m.thirdParty, m.protocol, m.internalPort, m.externalPort, m.filter === null ? 'any' : m.filter, m.lifetimeLeftSeconds === undefined ? undefined : m.lifetimeLeftSeconds + 's']) cell(tr, v);
+      return tr;
+    }));
     const refusals = Array.isArray(st.refusals) ? st.refusals.slice(-50).reverse() : [];
     $('refusals').tBodies[0].replaceChildren(...refusals.map((r) => {
       const tr = document.createElement('tr');
