@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadGatewayConfigFile, packageRoot } from '../src/config/load-gateway-config.js';
 import { parseMiddleboxConfig } from '../src/pcp/middlebox-config.js';
+import { Registry } from 'prom-client';
+import { createGatewayMetrics } from '../src/observability/metrics.js';
 
 const examples = join(packageRoot(), 'examples');
 
@@ -39,4 +41,14 @@ test('examples/middlebox.toml is a valid middlebox config with clamped lifetimes
 test('a broken copy of an example is rejected with a message naming the key', () => {
   const text = readFileSync(join(examples, 'middlebox.toml'), 'utf8').replace('min_lifetime = 30', 'min_lifetime = 7200');
   assert.throws(() => parseMiddleboxConfig(text), /min_lifetime <= max_lifetime/);
+});
+
+test('examples/grafana-dashboard.json parses and queries only metrics the gateway exports', async () => {
+  const dash = JSON.parse(readFileSync(join(packageRoot(), 'examples', 'grafana-dashboard.json'), 'utf8')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+  const registry = new Registry();
+  createGatewayMetrics(registry);
+  const exported = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
+  const used = dash.panels.flatMap((p) => p.targets.flatMap((t) => [...t.expr.matchAll(/talkgate_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, ''))));
+  assert.ok(used.length >= 7);
+  for (const name of used) assert.ok(exported.has(name), name);
 });

@@ -81,6 +81,7 @@ async function init(m: Extract<ToWorker, { t: 'init' }>): Promise<void> {
     clock: systemClock,
     logger: log,
     inherited: m.sockets as InheritedSockets,
+    ...(m.adminTls !== undefined ? { adminTls: m.adminTls } : {}),
     privileged: { sendFrom: link.sendFrom, ...(m.holes ? { holes: new RemoteHoles(link) } : {}) },
   });
   link.events = runtime.dataPathEvents;

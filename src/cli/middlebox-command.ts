@@ -17,6 +17,9 @@ import { MiddleboxPrivilegedService } from '../pcp/privsep/middlebox-privileged-
 import { DEFAULT_WORKER_USER, lookupUser } from '../privsep/lookup-user.js';
 import { makeWorkerDir } from '../privsep/worker-dir.js';
 import { FIRST_CHILD_FD, WorkerSupervisor } from '../privsep/worker-supervisor.js';
+import { middleboxStatus } from '../pcp/middlebox-status.js';
+import { startAdminServer, type AdminServer } from '../gateway/admin/admin-server.js';
+import { Registry } from 'prom-client';
 import { systemClock } from '../shared/clock.js';
 import { checkOption, logFormatOption, logLevelOption } from './common-options.js';
 import { sanitizeText } from '../shared/sanitize.js';
@@ -95,9 +98,22 @@ async function runMiddlebox(opts: MiddleboxOptions): Promise<number> {
     await server.stop().catch(() => undefined);
     return 1;
   }
+  const admin = await startMiddleboxAdmin(settings, server, logger);
   await stopSignal();
+  await admin?.close();
   await server.stop();
   return 0;
+}
+
+/** The read-only mappings page on `[admin] listen`, if configured (served where the PCP server runs). */
+export async function startMiddleboxAdmin(settings: MiddleboxSettings, server: PcpServer, logger: Logger): Promise<AdminServer | undefined> {
+  if (settings.adminListen === undefined) return undefined;
+  return startAdminServer({ listen: settings.adminListen, status: () => middleboxStatus(server.core.mappings(), systemClock.now()), registry: new Registry() }).catch(
+    (e: unknown) => {
+      logger.warn({ err: sanitizeText((e as Error).message) }, 'admin page not started');
+      return undefined;
+    },
+  );
 }
 
 /** Resolves on SIGINT or SIGTERM. */

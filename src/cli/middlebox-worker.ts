@@ -12,7 +12,7 @@ import { PrivilegedChannel } from '../privsep/privileged-channel.js';
 import { systemClock } from '../shared/clock.js';
 import { sanitizeText } from '../shared/sanitize.js';
 import { dropPrivileges, effectiveCapabilities } from './drop-privileges.js';
-import { serverLog, type MiddleboxWorkerInit } from './middlebox-command.js';
+import { serverLog, startMiddleboxAdmin, type MiddleboxWorkerInit } from './middlebox-command.js';
 
 const send = (m: unknown): void => {
   if (process.connected) process.send?.(m);
@@ -50,6 +50,7 @@ async function init(m: MiddleboxWorkerInit): Promise<void> {
   if (caps !== undefined && !/^0+$/.test(caps)) throw new Error(`worker still holds capabilities (CapEff ${caps})`);
   server = new PcpServer({ ...settings, firewall: new RemoteMiddleboxFirewall(channel), fd: m.fd, clock: systemClock, log: serverLog(logger) });
   await server.start();
+  await startMiddleboxAdmin(settings, server, logger);
   logger.info({ worker: process.pid, ...(as !== undefined ? { runningAs: as } : {}) }, 'middlebox worker running');
   send({ t: 'ready', info: { listen: `${settings.listenAddress}:${settings.listenPort}` } });
 }

@@ -26,6 +26,10 @@ export type GatewayMode = (typeof GATEWAY_MODES)[number];
 
 /** Default admin listener: loopback only (issue 4 "admin listener (loopback by default)"). */
 export const DEFAULT_ADMIN_LISTEN = '127.0.0.1:9518';
+/** Most `[admin] hosts` names (a bounded allow-list; each is one Host-header authority). */
+export const ADMIN_MAX_HOST_NAMES = 32;
+/** Shortest admin token accepted (128 bits as 22+ base64 chars; 16 keeps hand-typed tokens usable). */
+export const ADMIN_MIN_TOKEN_LENGTH = 16;
 /** Default relay port range (issue 4 example). */
 export const DEFAULT_RELAY_PORTS = '40000-40999';
 /** Default relay idle timeout, seconds. */
@@ -196,8 +200,27 @@ const commonSchema = {
         .string()
         .regex(/^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}):(\d{1,5})$/, 'must be "address:port"')
         .or(z.literal('off')),
+      /** Host names (besides the listen address) the admin listener answers under; others get 421 (issue 18). */
+      hosts: z
+        .array(z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'must be a host name or address'))
+        .max(ADMIN_MAX_HOST_NAMES)
+        .default([]),
+      /** Bearer token for state-changing admin actions (end a call); without one the page is read-only (issue 16). */
+      token: z.string().regex(/^[\x21-\x7e]+$/, 'must be visible ASCII').min(ADMIN_MIN_TOKEN_LENGTH).max(256).optional(),
+      /** PEM certificate and key files: the admin listener then speaks HTTPS. */
+      tls_cert: z.string().min(1).optional(),
+      tls_key: z.string().min(1).optional(),
     })
-    .default({ listen: DEFAULT_ADMIN_LISTEN }),
+    .superRefine((a, ctx) => {
+      if ((a.tls_cert === undefined) !== (a.tls_key === undefined)) {
+        ctx.addIssue({ code: 'custom', path: [a.tls_cert === undefined ? 'tls_cert' : 'tls_key'], message: 'tls_cert and tls_key go together' });
+      }
+      const host = a.listen === 'off' ? undefined : a.listen.slice(0, a.listen.lastIndexOf(':'));
+      if (host !== undefined && !/^127\./.test(host) && a.token === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['token'], message: `required when listen is not a loopback address (${host}): set a token of ${ADMIN_MIN_TOKEN_LENGTH}+ chars` });
+      }
+    })
+    .default({ listen: DEFAULT_ADMIN_LISTEN, hosts: [] }),
   /** Who the unprivileged worker runs as (default nobody), when started with privileges. */
   privileges: z.strictObject({ user: z.string().min(1), group: z.string().min(1).optional() }).optional(),
 };
@@ -296,7 +319,13 @@ export interface GatewayCommonConfig {
   };
   readonly audit?: { readonly file: string };
   /** undefined when `listen = "off"`. */
-  readonly admin?: { readonly host: string; readonly port: number };
+  readonly admin?: {
+    readonly host: string;
+    readonly port: number;
+    readonly hosts?: readonly string[];
+    readonly token?: string;
+    readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  };
   /** Who the unprivileged worker runs as; default nobody (DEFAULT_WORKER_USER). */
   readonly privileges?: { readonly user: string; readonly group?: string };
 }
@@ -376,7 +405,15 @@ export function normaliseGatewayConfig(raw: RawGatewayConfig): GatewayConfig {
       sideReserve: raw.limits.side_reserve,
     },
     ...(raw.audit !== undefined ? { audit: { file: raw.audit.file } } : {}),
-    ...(adminMatch ? { admin: { host: adminMatch[1] as string, port: Number(adminMatch[2]) } } : {}),
+    ...(adminMatch ? {
+          admin: {
+            host: adminMatch[1] as string,
+            port: Number(adminMatch[2]),
+            ...(raw.admin.hosts.length > 0 ? { hosts: raw.admin.hosts } : {}),
+            ...(raw.admin.token !== undefined ? { token: raw.admin.token } : {}),
+            ...(raw.admin.tls_cert !== undefined && raw.admin.tls_key !== undefined ? { tls: { certFile: raw.admin.tls_cert, keyFile: raw.admin.tls_key } } : {}),
+          },
+        } : {}),
     ...(raw.privileges !== undefined
       ? { privileges: { user: raw.privileges.user, ...(raw.privileges.group !== undefined ? { group: raw.privileges.group } : {}) } }
       : {}),

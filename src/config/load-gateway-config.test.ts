@@ -167,3 +167,19 @@ test('parseGatewayConfig() warns when a network has host bits set', () => {
 test('parseGatewayConfig() says which keys belong to another mode', () => {
   assert.deepEqual(errorsOf(`${minimal}[pinhole]\nhole_timeout = 5\n`), ['gw.toml:7: pinhole: not used with mode = "classical" (it belongs to another mode)']);
 });
+
+test('parseGatewayConfig() reads [admin] hosts (the Host-header allow-list) and refuses a malformed name', () => {
+  const r = parseGatewayConfig(`${minimal}[admin]\nlisten = "127.0.0.1:9518"\nhosts = ["gw.example", "10.1.0.1"]\n`, 'gw.toml');
+  assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+  assert.deepEqual(r.config.admin, { host: '127.0.0.1', port: 9518, hosts: ['gw.example', '10.1.0.1'] });
+  assert.match(errorsOf(`${minimal}[admin]\nhosts = ["evil.example:80"]\n`).join('\n'), /admin\.hosts.*host name/);
+});
+
+test('parseGatewayConfig() requires an [admin] token off loopback, and tls_cert with tls_key', () => {
+  assert.match(errorsOf(`${minimal}[admin]\nlisten = "10.1.0.1:9518"\n`).join('\n'), /admin\.token.*required when listen is not a loopback address/);
+  assert.match(errorsOf(`${minimal}[admin]\nlisten = "127.0.0.1:9518"\ntls_cert = "/etc/tg/cert.pem"\n`).join('\n'), /admin\.tls_key.*go together/);
+  assert.match(errorsOf(`${minimal}[admin]\nlisten = "127.0.0.1:9518"\ntoken = "short"\n`).join('\n'), /admin\.token/);
+  const r = parseGatewayConfig(`${minimal}[admin]\nlisten = "10.1.0.1:9518"\ntoken = "0123456789abcdef-x"\ntls_cert = "c.pem"\ntls_key = "k.pem"\n`, 'gw.toml');
+  assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+  assert.deepEqual(r.config.admin, { host: '10.1.0.1', port: 9518, token: '0123456789abcdef-x', tls: { certFile: 'c.pem', keyFile: 'k.pem' } });
+});

@@ -21,3 +21,9 @@ test('parseMiddleboxConfig() rejects bad bounds, agents and unknown keys with a 
   assert.throws(() => parseMiddleboxConfig(`${BASE}[pcp]\nscan = true\n`), /invalid middlebox config/);
   assert.throws(() => parseMiddleboxConfig(`[inside]\naddress = "10.0.0.1"\n`), /invalid middlebox config/);
 });
+
+test('parseMiddleboxConfig() reads the read-only [admin] page, on loopback only', () => {
+  assert.equal(parseMiddleboxConfig(`${BASE}[admin]\nlisten = "127.0.0.1:9519"\n`).adminListen, '127.0.0.1:9519');
+  assert.equal(parseMiddleboxConfig(BASE).adminListen, undefined);
+  assert.throws(() => parseMiddleboxConfig(`${BASE}[admin]\nlisten = "10.0.0.1:9519"\n`), /admin\.listen: must be a loopback/);
+});

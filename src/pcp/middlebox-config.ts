@@ -49,6 +49,8 @@ export const MiddleboxFileSchema = z.strictObject({
       outbound: z.enum(['open', 'holes']).default('open'),
     })
     .prefault({}),
+  /** A read-only admin page of the mappings (issue 16); loopback only, since it has no token. */
+  admin: z.strictObject({ listen: z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$/, 'must be a loopback "address:port" (the page is read-only, with no token)') }).optional(),
 });
 
 export interface MiddleboxSettings {
@@ -57,6 +59,8 @@ export interface MiddleboxSettings {
   readonly announce: boolean;
   readonly core: MiddleboxConfig;
   readonly table: NftTableSpec;
+  /** `host:port` of the read-only admin page, when configured. */
+  readonly adminListen?: string;
 }
 
 /** Parses and validates the TOML text; throws with a readable message. */
@@ -89,5 +93,6 @@ export function parseMiddleboxConfig(text: string): MiddleboxSettings {
       insideNetworks: c.firewall.deployment === 'own' ? c.inside.networks : [],
       outbound: c.firewall.outbound,
     },
+    ...(c.admin !== undefined ? { adminListen: c.admin.listen } : {}),
   };
 }

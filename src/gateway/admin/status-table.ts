@@ -1,9 +1,10 @@
 /**
  * Pure rendering of a gateway's /status JSON as the `talkgate status` table. Tolerant of extra
- * fields; peer-supplied text is sanitised (caret notation) and cells are bounded.
+ * fields; peer-supplied text is sanitised (src/shared/sanitize.ts: printable ASCII only, so no
+ * C0/C1 control or bidi override reaches the terminal) and cells are bounded.
  */
 import { z } from 'zod';
-import { sanitizeAuditString } from '../audit/audit-record.js';
+import { sanitizeText } from '../../shared/sanitize.js';
 
 /** Widest cell printed; longer values end with "…". */
 export const STATUS_MAX_CELL = 40;
@@ -38,7 +39,7 @@ export function formatAge(ms: number): string {
 }
 
 function cell(v: string | undefined): string {
-  const s = sanitizeAuditString(v ?? '-');
+  const s = sanitizeText(v ?? '-');
   return s.length > STATUS_MAX_CELL ? `${s.slice(0, STATUS_MAX_CELL - 1)}…` : s;
 }
 
@@ -62,6 +63,7 @@ export function renderStatusTable(status: StatusForTable, nowMs: number): string
     c.relayPort === undefined || c.relayPort === null ? '-' : String(c.relayPort),
   ]);
   const all = [[...STATUS_COLUMNS], ...rows];
-  const widths = STATUS_COLUMNS.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  // A reduce, not Math.max(...rows): spreading a long call list overflowed the stack (issue 18).
+  const widths = STATUS_COLUMNS.map((_, i) => all.reduce((w, r) => Math.max(w, r[i]!.length), 0));
   return all.map((r) => `${r.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()}\n`).join('');
 }

@@ -9,6 +9,7 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import type { GatewayConfig } from '../../config/gateway-config.js';
 import {
@@ -30,6 +31,7 @@ import { createGatewayMetrics, type GatewayMetrics } from '../../observability/m
 import { DeferredLog } from '../../observability/deferred-log.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
+import { RecentRefusals } from '../admin/recent-refusals.js';
 import type { RelayLogger } from '../relay/relay-manager.js';
 import { GatewaySessions } from '../session/gateway-sessions.js';
 import { RESOLVE_TIMEOUT_MS } from '../session/session-constants.js';
@@ -85,6 +87,11 @@ export interface GatewayRuntimeOptions {
   readonly registry?: Registry;
   readonly inherited?: InheritedSockets;
   readonly privileged?: PrivilegedServices;
+  /**
+   * The admin listener's TLS certificate and key, read by the privileged process (the key is
+   * usually root's alone); absent: read from the configured files.
+   */
+  readonly adminTls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** Replaces the mode's data path (a new data path is one factory; tests use this). */
   readonly dataPath?: (config: GatewayConfig, ctx: DataPathContext) => DataPath;
 }
@@ -102,6 +109,8 @@ export class GatewayRuntime {
   readonly dataPathEvents: DataPathEvents;
   /** The mode's data path (relay, local holes, holes over PCP, ...). */
   readonly #dataPath: DataPath;
+  /** Recent refusals for the admin page (bounded; fed by the audit records). */
+  readonly #refusals = new RecentRefusals();
   readonly #faces = new Map<Key, dgram.Socket>();
   readonly #clients = new Map<Key, dgram.Socket>();
   readonly #callMeta = new Map<string, { direction: string; started: number }>();
@@ -294,7 +303,17 @@ export class GatewayRuntime {
       this.#admin = await startAdminServer({
         listen: `${c.admin.host}:${c.admin.port}`,
         ...(inherited?.admin !== undefined ? { fd: inherited.admin } : {}),
-        status: () => this.#core.status(),
+        ...(c.admin.hosts !== undefined ? { hosts: c.admin.hosts } : {}),
+        ...(c.admin.token !== undefined ? { token: c.admin.token } : {}),
+        ...(c.admin.tls !== undefined ? { tls: this.#opts.adminTls ?? { cert: readFileSync(c.admin.tls.certFile), key: readFileSync(c.admin.tls.keyFile) } } : {}),
+        actions: {
+          endCall: (callId, actor) => {
+            if (!this.#core.status().calls.some((x) => x.callId === callId)) return Promise.resolve({ code: 'unknown-call' });
+            this.#feed({ kind: 'endedByAdmin', callId, actor });
+            return Promise.resolve({ code: 'ended' });
+          },
+        },
+        status: () => ({ ...this.#core.status(), refusals: this.#refusals.list() }),
         registry: this.#registry,
       });
     }
@@ -440,6 +459,7 @@ export class GatewayRuntime {
   }
 
   #onAudit(record: { readonly event: string; readonly callId: string; readonly [k: string]: unknown }): void {
+    this.#refusals.observe(record, new Date().toISOString());
     try {
       this.#audit?.record(record as Parameters<AuditLog['record']>[0]);
     } catch (err: unknown) {

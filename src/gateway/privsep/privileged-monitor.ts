@@ -236,6 +236,9 @@ export class PrivilegedMonitor {
         user: this.#user.name,
         ...(this.#user.group !== undefined ? { group: this.#user.group } : {}),
         workdir: this.#workdir.path,
+        ...(this.#config.admin?.tls !== undefined
+          ? { adminTls: { cert: readFileSync(this.#config.admin.tls.certFile, 'utf8'), key: readFileSync(this.#config.admin.tls.keyFile, 'utf8') } }
+          : {}),
       },
     };
   }

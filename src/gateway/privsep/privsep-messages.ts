@@ -81,6 +81,8 @@ export type ToWorker =
       readonly user: string;
       readonly group?: string;
       readonly workdir: string;
+      /** The admin listener's TLS certificate and key (PEM), read here: the key is usually root's alone. */
+      readonly adminTls?: { readonly cert: string; readonly key: string };
     }
   | { readonly t: 'event'; readonly kind: 'connected'; readonly callId: string; readonly info: { peer: string; target: string } }
   | {

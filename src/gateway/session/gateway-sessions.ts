@@ -213,6 +213,11 @@ export class GatewaySessions {
         this.#endCall(call, input.reason, { bytesIn: input.bytesIn, bytesOut: input.bytesOut, durationMs: input.durationMs }, false);
         break;
       }
+      case 'endedByAdmin': {
+        const call = this.#calls.get(input.callId);
+        if (call !== undefined) this.#endCall(call, 'ended-by-admin', undefined, true, true, { endedBy: input.actor });
+        break;
+      }
       case 'tick':
         this.#onTick();
         break;
@@ -857,7 +862,14 @@ export class GatewaySessions {
     }
   }
 
-  #endCall(call: Call, reason: string, bytes: { bytesIn: number; bytesOut: number; durationMs: number } | undefined, closeDataPath: boolean, audit = true): void {
+  #endCall(
+    call: Call,
+    reason: string,
+    bytes: { bytesIn: number; bytesOut: number; durationMs: number } | undefined,
+    closeDataPath: boolean,
+    audit = true,
+    extra: Record<string, unknown> = {},
+  ): void {
     this.#calls.delete(call.id);
     this.#shares.remove(call.id);
     if (this.#byCallerKey.get(call.callerKey) === call.id) this.#byCallerKey.delete(call.callerKey);
@@ -866,7 +878,7 @@ export class GatewaySessions {
     if (closeDataPath && call.dataPath !== undefined) this.#fx.push({ kind: 'closeDataPath', callId: call.id });
     if (!audit) return;
     this.#count('calls_ended');
-    this.#audit('ended', call.id, { reason, lastState: call.state, ...(bytes ?? { bytesIn: 0, bytesOut: 0, durationMs: 0 }) });
+    this.#audit('ended', call.id, { reason, lastState: call.state, ...(bytes ?? { bytesIn: 0, bytesOut: 0, durationMs: 0 }), ...extra });
     this.#log('info', call.id, 'call ended', { reason });
   }
 
