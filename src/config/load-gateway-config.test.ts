@@ -98,7 +98,7 @@ const allowAll = '[[policy]]\naction = "allow"\n';
 test('parseGatewayConfig() refuses an admin port beyond 65535 and an address that is not a dotted quad (issue 18)', () => {
   assert.deepEqual(errorsOf(`${minimal}[admin]\nlisten = "127.0.0.1:99999"\n`), ['gw.toml:8: admin.listen: port 99999 is out of range (1-65535)']);
   assert.deepEqual(errorsOf(`${minimal}[admin]\nlisten = "127.0.0.1:0"\n`), ['gw.toml:8: admin.listen: port 0 is out of range (1-65535)']);
-  assert.ok(errorsOf(`${minimal}[admin]\nlisten = "999.0.0.1:9518"\n`).some((e) => e.includes('admin.listen: 999.0.0.1 is not a dotted-quad')));
+  assert.ok(errorsOf(`${minimal}[admin]\nlisten = "999.0.0.1:9518"\ntoken = "0123456789abcdef"\n`).some((e) => e.includes('admin.listen: 999.0.0.1 is not a dotted-quad')));
   assert.ok(errorsOf(`${minimal}[admin]\nlisten = "127.0.0.1:518"\n`).some((e) => e.includes('admin.listen: port 518 is a control port')));
 });
 
@@ -131,7 +131,7 @@ test('parseGatewayConfig() suggests the nearest known key, or lists the known on
   assert.deepEqual(errorsOf(`${minimal}[limits]\nmax_call = 4\n`), ['gw.toml:8: limits.max_call: unknown key (did you mean "max_calls"?)']);
   assert.ok(errorsOf(`${minimal}[[policy]]\nactoin = "allow"\n`).includes('gw.toml:8: policy[0].actoin: unknown key (did you mean "action"?)'));
   const far = errorsOf(`${minimal}[admin]\nbanana = 1\nlisten = "127.0.0.1:1"\n`);
-  assert.deepEqual(far, ['gw.toml:8: admin.banana: unknown key (known keys here: listen)']);
+  assert.deepEqual(far, ['gw.toml:8: admin.banana: unknown key (known keys here: listen, hosts, token, tls_cert, tls_key)']);
   assert.deepEqual(errorsOf(`mdoe = "classical"\n${minimal}`), [
     'gw.toml:1: mdoe: unknown key (did you mean "mode"?)',
   ]);
@@ -152,7 +152,7 @@ test('parseGatewayConfig() warns, naming the key, when no policy rule allows a c
 });
 
 test('parseGatewayConfig() warns when the admin listener is not on loopback', () => {
-  const w = warningsOf(`${minimal}${allowAll}[admin]\nlisten = "10.1.0.1:9518"\n`);
+  const w = warningsOf(`${minimal}${allowAll}[admin]\nlisten = "10.1.0.1:9518"\ntoken = "0123456789abcdef"\n`);
   assert.deepEqual(w, ['gw.toml:10: admin.listen: warning: 10.1.0.1 is not a loopback address: anyone who can reach it reads the live calls and metrics']);
 });
 

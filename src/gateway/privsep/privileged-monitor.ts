@@ -12,7 +12,7 @@
  * new worker is started (bounded restarts with back-off). SIGHUP re-reads the configuration here
  * (a root-owned 0600 file works), hands it to the worker, and has the audit log reopened.
  */
-import { chownSync, closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fchownSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import type { GatewayConfig } from '../../config/gateway-config.js';
 import { parseGatewayConfig } from '../../config/load-gateway-config.js';
 import { installIntercept, removeIntercept } from '../../firewall/intercept/intercept-installer.js';
@@ -173,14 +173,21 @@ export class PrivilegedMonitor {
     this.#exit?.(exitCode);
   }
 
-  /** The audit file exists and belongs to the worker user, so the worker can (re)open it after its drop. */
+  /**
+   * The audit file exists and belongs to the worker user, so the worker can (re)open it after its
+   * drop. Only a regular file (or none yet) is created or handed over: a device or anything else
+   * named there is left as it is (O_NOFOLLOW: a symlink is never followed to chown its target).
+   */
   #prepareAudit(): void {
     const file = this.#config.audit?.file;
     if (file === undefined) return;
     try {
-      const fd = openSync(file, 'a', 0o640);
-      closeSync(fd);
-      chownSync(file, this.#user.uid, this.#user.gid);
+      const fd = openSync(file, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o640);
+      try {
+        if (fstatSync(fd).isFile()) fchownSync(fd, this.#user.uid, this.#user.gid);
+      } finally {
+        closeSync(fd);
+      }
     } catch (err: unknown) {
       this.#log.warn({ file, err: sanitizeText(String(err)) }, 'audit file: cannot create it for the worker');
     }
