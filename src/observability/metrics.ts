@@ -31,7 +31,7 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
   return {
     callsTotal: new Counter({
       name: `${METRICS_PREFIX}calls_total`,
-      help: 'Talk calls through the gateway by direction and outcome',
+      help: 'Finished talk calls by direction and outcome (conversation, not-here, callee-refusing, denied-by-policy, refused, failed, unanswered, cancelled, ended-by-admin)',
       labelNames: ['direction', 'outcome'] as const,
       registers,
     }),
@@ -55,7 +55,7 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
     }),
     policyRefusalsTotal: new Counter({
       name: `${METRICS_PREFIX}policy_refusals_total`,
-      help: 'Calls refused before ringing, by reason',
+      help: 'Calls refused before ringing, by reason code (src/gateway/session/call-reason.ts)',
       labelNames: ['reason'] as const,
       registers,
     }),

@@ -19,7 +19,7 @@ import { parseHostPort } from './listen-address.js';
 test('startAdminServer serves /metrics, /status and /healthz on loopback', async () => {
   const registry = new Registry();
   const m = createGatewayMetrics(registry);
-  m.callsTotal.inc({ direction: 'outbound', outcome: 'connected' });
+  m.callsTotal.inc({ direction: 'outbound', outcome: 'conversation' });
   m.relayBytesTotal.inc({ direction: 'in' }, 42);
   m.setupSeconds.observe(0.02);
   let live = 1;
@@ -31,7 +31,7 @@ test('startAdminServer serves /metrics, /status and /healthz on loopback', async
     assert.equal(metrics.status, 200);
     assert.match(metrics.headers.get('content-type') ?? '', /text\/plain/);
     const text = await metrics.text();
-    assert.match(text, /^talkgate_calls_total\{direction="outbound",outcome="connected"\} 1$/m);
+    assert.match(text, /^talkgate_calls_total\{direction="outbound",outcome="conversation"\} 1$/m);
     assert.match(text, /^talkgate_relay_bytes_total\{direction="in"\} 42$/m);
     assert.match(text, /^talkgate_setup_seconds_count 1$/m);
     assert.match(text, /^# TYPE talkgate_calls_active gauge$/m);

@@ -34,6 +34,7 @@ import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { RecentRefusals } from '../admin/recent-refusals.js';
 import type { RelayLogger } from '../relay/relay-manager.js';
 import { GatewaySessions } from '../session/gateway-sessions.js';
+import { callOutcome } from '../session/call-reason.js';
 import { RESOLVE_TIMEOUT_MS } from '../session/session-constants.js';
 import type { AnyRequest, Effect, SessionInput, Side, TalkProtocol } from '../session/session-types.js';
 import type { GatewayStatus } from '../gateway-status.js';
@@ -470,11 +471,14 @@ export class GatewayRuntime {
       case 'requested':
         this.#callMeta.set(record.callId, { direction: String(record['direction']), started: this.#clock.now() });
         return;
-      case 'refused':
-        this.#metrics.policyRefusalsTotal.inc({ reason: coarseReason(String(record['reason'])) });
-        this.#metrics.callsTotal.inc({ direction: meta?.direction ?? 'unknown', outcome: 'refused' });
+      case 'refused': {
+        // The typed reason (call-reason.ts) is the label: a closed set, never peer text.
+        const code = String(record['code'] ?? 'refused');
+        this.#metrics.policyRefusalsTotal.inc({ reason: code });
+        this.#metrics.callsTotal.inc({ direction: meta?.direction ?? 'unknown', outcome: callOutcome(code) });
         this.#callMeta.delete(record.callId);
         return;
+      }
       case 'connected':
         if (meta !== undefined) this.#metrics.setupSeconds.observe((this.#clock.now() - meta.started) / 1000);
         return;
@@ -483,7 +487,7 @@ export class GatewayRuntime {
         const bytesOut = Number(record['bytesOut'] ?? 0);
         if (bytesIn > 0) this.#metrics.relayBytesTotal.inc({ direction: 'in' }, bytesIn);
         if (bytesOut > 0) this.#metrics.relayBytesTotal.inc({ direction: 'out' }, bytesOut);
-        this.#metrics.callsTotal.inc({ direction: meta?.direction ?? 'unknown', outcome: record['lastState'] === 'connected' ? 'connected' : 'ended' });
+        this.#metrics.callsTotal.inc({ direction: meta?.direction ?? 'unknown', outcome: callOutcome(String(record['code'] ?? '')) });
         this.#callMeta.delete(record.callId);
         return;
       }
@@ -493,14 +497,6 @@ export class GatewayRuntime {
   }
 }
 
-function coarseReason(reason: string): string {
-  if (reason.startsWith('denied by policy') || reason.startsWith('no policy rule')) return 'policy';
-  if (reason.startsWith('too many calls')) return 'max-calls';
-  if (reason.startsWith('no data path')) return 'no-relay';
-  if (reason.startsWith('cannot resolve') || reason.includes('resolves to')) return 'unknown-host';
-  if (reason.startsWith('no directory')) return 'no-directory-entry';
-  return 'other';
-}
 
 /** Binds `address:port`, or adopts the inherited, already bound socket `fd`. */
 async function bindUdp(address: string, port: number, fd?: number): Promise<dgram.Socket> {

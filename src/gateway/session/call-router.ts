@@ -3,6 +3,7 @@
  * implements it with the directory and `user%host` names ({@link ClassicalRouter}); the
  * transparent mode will route by the intercepted original destination instead.
  */
+import type { CallReason } from './call-reason.js';
 import type { GatewayConfig } from '../../config/gateway-config.js';
 import { Answer } from '../../protocol/talk-types.js';
 import { isIPv4 } from '../../protocol/wire.js';
@@ -10,7 +11,7 @@ import type { Direction, Ingress, Side } from './session-types.js';
 
 export type RouteResult =
   | { readonly ok: true; readonly calleeSide: Side; readonly user: string; readonly host: string }
-  | { readonly ok: false; readonly answer: number; readonly reason: string };
+  | { readonly ok: false; readonly answer: number; readonly code: CallReason; readonly reason: string };
 
 export interface CallRouter {
   /** Where an ANNOUNCE for `rName` arriving on `ingress` is headed. */
@@ -44,21 +45,21 @@ export class ClassicalRouter implements CallRouter {
     const calleeSide: Side = ingress.side === 'inside' ? 'outside' : 'inside';
     if (ingress.originalDestination !== undefined) {
       // Intercepted (transparent mode): the caller addressed the callee's daemon itself.
-      if (rName === '' || rName.includes(ROUTE_SEPARATOR)) return { ok: false, answer: Answer.NOT_HERE, reason: 'malformed name in an intercepted call' };
+      if (rName === '' || rName.includes(ROUTE_SEPARATOR)) return { ok: false, answer: Answer.NOT_HERE, code: 'bad-name', reason: 'malformed name in an intercepted call' };
       return { ok: true, calleeSide, user: rName, host: ingress.originalDestination.address };
     }
     const pct = rName.indexOf(ROUTE_SEPARATOR);
     if (pct >= 0) {
       const user = rName.slice(0, pct);
       const host = rName.slice(pct + 1).toLowerCase();
-      if (user === '' || host === '') return { ok: false, answer: Answer.NOT_HERE, reason: 'malformed user%host name' };
+      if (user === '' || host === '') return { ok: false, answer: Answer.NOT_HERE, code: 'bad-name', reason: 'malformed user%host name' };
       if (calleeSide === 'inside' && !this.#config.inside.allowHostNames) {
-        return { ok: false, answer: Answer.NOT_HERE, reason: 'inside host names are not allowed (inside.allow_host_names)' };
+        return { ok: false, answer: Answer.NOT_HERE, code: 'host-names-off', reason: 'inside host names are not allowed (inside.allow_host_names)' };
       }
       return { ok: true, calleeSide, user, host };
     }
     const entry = this.#config.directory.get(rName);
-    if (entry === undefined) return { ok: false, answer: Answer.NOT_HERE, reason: 'no directory entry' };
+    if (entry === undefined) return { ok: false, answer: Answer.NOT_HERE, code: 'no-directory-entry', reason: 'no directory entry' };
     return { ok: true, calleeSide, user: entry.user, host: entry.host };
   }
 

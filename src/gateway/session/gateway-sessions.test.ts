@@ -182,7 +182,7 @@ test('GatewaySessions: a whole outbound call, message by message', () => {
   assert.equal(h.gw.status().calls[0]?.state, 'connected');
 
   fx = h.feed({ kind: 'dataPathEnded', callId, bytesIn: 10, bytesOut: 20, durationMs: 5000, reason: 'peer-closed' });
-  assert.deepEqual(one(fx, 'audit').record, { event: 'ended', callId, reason: 'peer-closed', lastState: 'connected', bytesIn: 10, bytesOut: 20, durationMs: 5000 });
+  assert.deepEqual(one(fx, 'audit').record, { event: 'ended', callId, code: 'conversation-ended', reason: 'peer-closed', lastState: 'connected', bytesIn: 10, bytesOut: 20, durationMs: 5000 });
   assert.equal(h.gw.size, 0);
 });
 
@@ -214,22 +214,24 @@ test('GatewaySessions: a refused call never rings and the caller gets PERMISSION
   assert.equal(ntalkReply(one(fx, 'reply')).answer, Answer.PERMISSION_DENIED);
   const refused = only(fx, 'audit').find((a) => a.record.event === 'refused');
   assert.equal(refused?.record['reason'], 'denied by policy rule #1');
+  assert.equal(refused?.record['code'], 'policy-denied', 'a typed code beside the text');
   assert.equal(h.gw.size, 0);
 });
 
 test('GatewaySessions: unknown names, third-party addr and inside host names inbound are refused before anything is sent', () => {
   const h = new Harness();
-  const cases: [Ingress, Partial<NtalkCtlMsg>, number][] = [
-    [insideIngress(), { lName: 'alice', rName: 'nobody', addr: sockAddr('10.1.0.2', 1) }, Answer.NOT_HERE],
-    [insideIngress(), { lName: 'alice', rName: 'bob%nowhere', addr: sockAddr('10.1.0.2', 1) }, Answer.MACHINE_UNKNOWN],
-    [insideIngress(), { lName: 'alice', rName: 'bob%ws2', addr: sockAddr('10.1.0.2', 1) }, Answer.MACHINE_UNKNOWN],
-    [insideIngress(), { lName: 'alice', rName: 'bob', addr: sockAddr('10.1.0.77', 1) }, Answer.BADADDR],
-    [outsideIngress, { lName: 'bob', rName: 'alice%ws2', addr: sockAddr('198.51.100.2', 1) }, Answer.NOT_HERE],
+  const cases: [Ingress, Partial<NtalkCtlMsg>, number, string][] = [
+    [insideIngress(), { lName: 'alice', rName: 'nobody', addr: sockAddr('10.1.0.2', 1) }, Answer.NOT_HERE, 'no-directory-entry'],
+    [insideIngress(), { lName: 'alice', rName: 'bob%nowhere', addr: sockAddr('10.1.0.2', 1) }, Answer.MACHINE_UNKNOWN, 'unknown-host'],
+    [insideIngress(), { lName: 'alice', rName: 'bob%ws2', addr: sockAddr('10.1.0.2', 1) }, Answer.MACHINE_UNKNOWN, 'unknown-host'],
+    [insideIngress(), { lName: 'alice', rName: 'bob', addr: sockAddr('10.1.0.77', 1) }, Answer.BADADDR, 'bad-addr'],
+    [outsideIngress, { lName: 'bob', rName: 'alice%ws2', addr: sockAddr('198.51.100.2', 1) }, Answer.NOT_HERE, 'host-names-off'],
   ];
-  for (const [ingress, f, answer] of cases) {
+  for (const [ingress, f, answer, code] of cases) {
     const fx = h.feed({ kind: 'request', ingress, request: ntalk(RequestType.ANNOUNCE, { id: IMPOSSIBLE_ID, ...f }) });
     assert.equal(only(fx, 'request').length + only(fx, 'openDataPath').length, 0, JSON.stringify(f));
     assert.equal(ntalkReply(one(fx, 'reply')).answer, answer, JSON.stringify(f));
+    assert.equal(only(fx, 'audit').find((a) => a.record.event === 'refused')?.record['code'], code, JSON.stringify(f));
   }
 });
 

@@ -25,6 +25,7 @@
  * A policy refusal, an unknown name or a missing data path is answered before anything is sent to
  * the callee's side, so a refused call never rings.
  */
+import type { CallReason } from './call-reason.js';
 import type { GatewayConfig } from '../../config/gateway-config.js';
 import { AF_INET, IMPOSSIBLE_ID, MAX_ID, TALK_VERSION } from '../../protocol/constants.js';
 import { Answer, answerName, NO_ADDR, RequestType, requestTypeName, type CtlMsg, type SockAddrIn } from '../../protocol/talk-types.js';
@@ -210,12 +211,12 @@ export class GatewaySessions {
       case 'dataPathEnded': {
         const call = this.#calls.get(input.callId);
         if (call === undefined) break;
-        this.#endCall(call, input.reason, { bytesIn: input.bytesIn, bytesOut: input.bytesOut, durationMs: input.durationMs }, false);
+        this.#endCall(call, call.state === 'connected' ? 'conversation-ended' : 'data-path-ended', input.reason, { bytesIn: input.bytesIn, bytesOut: input.bytesOut, durationMs: input.durationMs }, false);
         break;
       }
       case 'endedByAdmin': {
         const call = this.#calls.get(input.callId);
-        if (call !== undefined) this.#endCall(call, 'ended-by-admin', undefined, true, true, { endedBy: input.actor });
+        if (call !== undefined) this.#endCall(call, 'ended-by-admin', 'ended by an administrator', undefined, true, true, { endedBy: input.actor });
         break;
       }
       case 'tick':
@@ -384,18 +385,18 @@ export class GatewaySessions {
     this.#audit('requested', callId, auditBase);
     this.#log('info', callId, 'call requested', auditBase);
 
-    const refuse = (answer: number, reason: string): void => {
-      this.#count('calls_refused', reason);
-      this.#audit('refused', callId, { reason, answer: answerName(answer) });
-      this.#log('info', callId, 'call refused', { reason, answer: answerName(answer) });
+    const refuse = (answer: number, code: CallReason, reason: string): void => {
+      this.#count('calls_refused', code);
+      this.#audit('refused', callId, { code, reason, answer: answerName(answer) });
+      this.#log('info', callId, 'call refused', { code, reason, answer: answerName(answer) });
       this.#reply(callId, ingress, req, m.type, answer, 0);
     };
-    if (m.addr.family !== AF_INET) return refuse(Answer.BADADDR, 'addr is not AF_INET');
+    if (m.addr.family !== AF_INET) return refuse(Answer.BADADDR, 'bad-addr', 'addr is not AF_INET');
     // The data path will connect to addr: it must be the caller's own host, never a third party.
     if (m.addr.address !== ingress.source.address || m.addr.port === 0) {
-      return refuse(Answer.BADADDR, `addr ${m.addr.address}:${m.addr.port} is not the caller's host`);
+      return refuse(Answer.BADADDR, 'bad-addr', `addr ${m.addr.address}:${m.addr.port} is not the caller's host`);
     }
-    if (!route.ok) return refuse(route.answer, route.reason);
+    if (!route.ok) return refuse(route.answer, route.code, route.reason);
 
     const call: Call = {
       id: callId,
@@ -427,7 +428,7 @@ export class GatewaySessions {
     this.#byCallerKey.set(key, callId);
     const resolved = this.#router.resolveStatic(route.calleeSide, route.host);
     if (resolved === undefined) {
-      this.#failCall(call, Answer.MACHINE_UNKNOWN, `cannot resolve ${sanitizeText(route.host)} in the ${route.calleeSide} name context`, 'refused');
+      this.#failCall(call, Answer.MACHINE_UNKNOWN, 'unknown-host', `cannot resolve ${sanitizeText(route.host)} in the ${route.calleeSide} name context`, 'refused');
       return;
     }
     if (resolved === 'ask') {
@@ -442,11 +443,11 @@ export class GatewaySessions {
     const call = this.#calls.get(callId);
     if (call === undefined || call.state !== 'resolving') return;
     if (address === null) {
-      this.#failCall(call, Answer.MACHINE_UNKNOWN, `cannot resolve ${sanitizeText(call.calleeHost)} in the ${call.calleeSide} name context`, 'refused');
+      this.#failCall(call, Answer.MACHINE_UNKNOWN, 'unknown-host', `cannot resolve ${sanitizeText(call.calleeHost)} in the ${call.calleeSide} name context`, 'refused');
       return;
     }
     if (!this.#isOnSide(call.calleeSide, address)) {
-      this.#failCall(call, Answer.MACHINE_UNKNOWN, `${sanitizeText(call.calleeHost)} resolves to ${address}, not on the ${call.calleeSide}`, 'refused');
+      this.#failCall(call, Answer.MACHINE_UNKNOWN, 'wrong-side', `${sanitizeText(call.calleeHost)} resolves to ${address}, not on the ${call.calleeSide}`, 'refused');
       return;
     }
     call.calleeAddress = address;
@@ -460,7 +461,7 @@ export class GatewaySessions {
       ...(remoteName !== undefined ? { remoteName } : {}),
     });
     if (!decision.allow) {
-      this.#failCall(call, Answer.PERMISSION_DENIED, decision.reason, 'refused');
+      this.#failCall(call, Answer.PERMISSION_DENIED, decision.rule === null ? 'default-deny' : 'policy-denied', decision.reason, 'refused');
       return;
     }
     this.#setState(call, 'opening');
@@ -488,7 +489,7 @@ export class GatewaySessions {
       return;
     }
     if (!result.ok) {
-      this.#failCall(call, Answer.FAILED, `no data path: ${result.reason} ${sanitizeText(result.detail)}`, 'refused');
+      this.#failCall(call, Answer.FAILED, 'no-data-path', `no data path: ${result.reason} ${sanitizeText(result.detail)}`, 'refused');
       return;
     }
     call.dataPath = { address: result.address, port: result.port };
@@ -570,10 +571,10 @@ export class GatewaySessions {
     if (ingress.side === call.callerSide && m.id === call.clientId) {
       // The caller cleans up (accept() returned) or gives up: remove the ANNOUNCE entry at the callee's daemon.
       this.#forwardDelete(call);
-      if (call.state === 'ringing' || call.state === 'announcing') this.#endCall(call, 'caller cancelled', undefined, true);
+      if (call.state === 'ringing' || call.state === 'announcing') this.#endCall(call, 'caller-cancelled', 'caller cancelled', undefined, true);
       else this.#log('info', call.id, 'caller deleted its invitation');
     } else if (ingress.side === call.calleeSide && m.id === call.lookupId) {
-      if (call.state !== 'connected') this.#endCall(call, 'callee reported a stale invitation', undefined, true);
+      if (call.state !== 'connected') this.#endCall(call, 'stale-invitation', 'callee reported a stale invitation', undefined, true);
     }
   }
 
@@ -696,7 +697,7 @@ export class GatewaySessions {
     if (o.purpose === 'announce') {
       if (call.state !== 'announcing') return;
       if (answer !== Answer.SUCCESS) {
-        this.#failCall(call, answer, `callee's daemon answered ${answerName(answer)}`, 'ended');
+        this.#failCall(call, answer, calleeAnswerReason(answer), `callee's daemon answered ${answerName(answer)}`, 'ended');
         return;
       }
       call.daemonId = res.msg.id;
@@ -734,7 +735,7 @@ export class GatewaySessions {
       this.#log('warn', call.id, 're-announce unanswered', { reason });
       return;
     }
-    this.#failCall(call, Answer.FAILED, `callee's daemon did not answer (${reason})`, 'refused');
+    this.#failCall(call, Answer.FAILED, 'daemon-silent', `callee's daemon did not answer (${reason})`, 'refused');
   }
 
   // ---------------------------------------------------------------- timers
@@ -762,9 +763,9 @@ export class GatewaySessions {
     for (const call of [...this.#calls.values()]) {
       if (call.deadline === undefined || call.deadline > now) continue;
       if (call.state === 'resolving') {
-        this.#failCall(call, Answer.MACHINE_UNKNOWN, 'name resolution timed out', 'refused');
+        this.#failCall(call, Answer.MACHINE_UNKNOWN, 'resolve-timeout', 'name resolution timed out', 'refused');
       } else if (call.state === 'ringing' || call.state === 'answered') {
-        this.#endCall(call, 'invitation expired', undefined, true);
+        this.#endCall(call, 'invitation-expired', 'invitation expired', undefined, true);
       } else {
         delete call.deadline;
       }
@@ -850,20 +851,21 @@ export class GatewaySessions {
 
   // ---------------------------------------------------------------- helpers
 
-  #failCall(call: Call, answer: number, reason: string, event: 'refused' | 'ended'): void {
+  #failCall(call: Call, answer: number, code: CallReason, reason: string, event: 'refused' | 'ended'): void {
     this.#replyToCaller(call, RequestType.ANNOUNCE, answer, 0);
     if (event === 'refused') {
-      this.#count('calls_refused', reason);
-      this.#audit('refused', call.id, { reason, answer: answerName(answer) });
-      this.#log('info', call.id, 'call refused', { reason, answer: answerName(answer) });
-      this.#endCall(call, reason, undefined, true, false);
+      this.#count('calls_refused', code);
+      this.#audit('refused', call.id, { code, reason, answer: answerName(answer) });
+      this.#log('info', call.id, 'call refused', { code, reason, answer: answerName(answer) });
+      this.#endCall(call, code, reason, undefined, true, false);
     } else {
-      this.#endCall(call, reason, undefined, true);
+      this.#endCall(call, code, reason, undefined, true);
     }
   }
 
   #endCall(
     call: Call,
+    code: CallReason,
     reason: string,
     bytes: { bytesIn: number; bytesOut: number; durationMs: number } | undefined,
     closeDataPath: boolean,
@@ -878,8 +880,8 @@ export class GatewaySessions {
     if (closeDataPath && call.dataPath !== undefined) this.#fx.push({ kind: 'closeDataPath', callId: call.id });
     if (!audit) return;
     this.#count('calls_ended');
-    this.#audit('ended', call.id, { reason, lastState: call.state, ...(bytes ?? { bytesIn: 0, bytesOut: 0, durationMs: 0 }), ...extra });
-    this.#log('info', call.id, 'call ended', { reason });
+    this.#audit('ended', call.id, { code, reason, lastState: call.state, ...(bytes ?? { bytesIn: 0, bytesOut: 0, durationMs: 0 }), ...extra });
+    this.#log('info', call.id, 'call ended', { code, reason });
   }
 
   #replyToCaller(call: Call, type: number, answer: number, id: number): void {
@@ -963,4 +965,11 @@ function shareLimits(config: GatewayConfig): ShareLimits {
 
 function stubMsg<T extends object>(type: number, extra: T): CtlMsg & T {
   return { type, id: 0, addr: NO_ADDR, ctlAddr: NO_ADDR, pid: 0, lName: '', rName: '', rTty: '', ...extra };
+}
+
+/** The reason code of a callee daemon's refusing answer to a forwarded ANNOUNCE. */
+function calleeAnswerReason(answer: number): CallReason {
+  if (answer === Answer.NOT_HERE) return 'callee-not-here';
+  if (answer === Answer.PERMISSION_DENIED) return 'callee-refusing';
+  return 'callee-failed';
 }
