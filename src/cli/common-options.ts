@@ -29,6 +29,11 @@ export function logFormatOption(): Option {
 }
 
 /** `--check`: validate the configuration and this machine's prerequisites, then exit. */
+/** `--log-file <path>`: append the log there instead of stderr; SIGHUP reopens it (logrotate). */
+export function logFileOption(): Option {
+  return new Option('--log-file <path>', 'append the log to this file instead of stderr (reopened on SIGHUP, for logrotate)');
+}
+
 export function checkOption(what = 'the configuration'): Option {
   return new Option(
     '--check',

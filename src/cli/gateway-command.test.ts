@@ -174,3 +174,29 @@ test('started as root, the gateway separates privileges; SIGHUP re-reads a root-
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--log-file: SIGHUP reopens a log file that logrotate moved, and no line is lost', { timeout: 30_000 }, async () => {
+  const { dir, file } = configFile();
+  const log = join(dir, 'gateway.log');
+  const proc = spawn(process.execPath, [BIN, 'gateway', '--config', file, '--log-file', log], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const read = (p: string): string => (existsSync(p) ? readFileSync(p, 'utf8') : '');
+  const waitFor = async (p: string, re: RegExp): Promise<void> => {
+    const end = Date.now() + 10_000;
+    while (!re.test(read(p))) {
+      if (proc.exitCode !== null || Date.now() > end) throw new Error(`no /${re.source}/ in ${p}:\n${read(p)}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  try {
+    await waitFor(log, /gateway running/);
+    renameSync(log, `${log}.1`);
+    proc.kill('SIGHUP');
+    await waitFor(log, /configuration reloaded/);
+    assert.match(read(`${log}.1`), /gateway running/, 'the lines before the rotation stay in the rotated file');
+    assert.doesNotMatch(read(`${log}.1`), /configuration reloaded/, 'nothing after the rotation goes to the old file');
+  } finally {
+    proc.kill('SIGTERM');
+    await new Promise((r) => proc.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

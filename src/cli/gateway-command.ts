@@ -7,8 +7,8 @@
  */
 import { Command } from 'commander';
 import { systemClock } from '../shared/clock.js';
-import { createLogger, type LogFormat } from '../observability/logger.js';
-import { checkOption, logFormatOption, logLevelOption, type LogLevel } from './common-options.js';
+import { createLogger, reopenLogFiles, type LogFormat } from '../observability/logger.js';
+import { checkOption, logFileOption, logFormatOption, logLevelOption, type LogLevel } from './common-options.js';
 import { checkModePrerequisites } from '../config/mode-prerequisites.js';
 import { sanitizeText } from '../shared/sanitize.js';
 import { systemPrerequisiteProbes } from './doctor/system-probes.js';
@@ -28,6 +28,7 @@ interface GatewayOptions {
   check?: boolean;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  logFile?: string;
   /** false with --no-privsep. */
   privsep?: boolean;
 }
@@ -39,6 +40,7 @@ export function command(): Command {
     .addOption(checkOption())
     .addOption(logLevelOption())
     .addOption(logFormatOption())
+    .addOption(logFileOption())
     .option('--no-privsep', 'as root, run in one privileged process (the in-process reference for benchmarks; not for production)')
     .action(async (opts: GatewayOptions) => {
       process.exitCode = await runGateway(opts);
@@ -69,7 +71,7 @@ async function runGateway(opts: GatewayOptions): Promise<number> {
     for (const p of missing) process.stderr.write(`${sanitizeText(`talkgate gateway: cannot start: ${p.key}: ${p.message}`)}\n`);
     return 1;
   }
-  const logger = createLogger({ name: 'talkgate-gateway', format: opts.logFormat, level: opts.logLevel });
+  const logger = createLogger({ name: 'talkgate-gateway', format: opts.logFormat, level: opts.logLevel, ...(opts.logFile !== undefined ? { file: opts.logFile } : {}) });
   for (const w of [...loaded.warnings, ...prerequisites]) logger.warn({ code: w.code, key: w.key }, sanitizeText(w.message));
   if (isRoot() && opts.privsep !== false) return runSeparated(path, loaded.config, opts, logger);
   return runInProcess(path, loaded.config, logger);
@@ -91,6 +93,7 @@ async function runSeparated(path: string, config: GatewayConfig, opts: GatewayOp
       logger,
       logLevel: opts.logLevel,
       logFormat: opts.logFormat,
+      ...(opts.logFile !== undefined ? { logFile: opts.logFile } : {}),
       workerEntry: fileURLToPath(new URL('./gateway-worker.js', import.meta.url)),
     });
   } catch (err: unknown) {
@@ -144,6 +147,7 @@ async function runInProcess(path: string, config: GatewayConfig, logger: Logger)
       }
       const warnings = rt.reload(next.config);
       rt.reopenAudit();
+      reopenLogFiles();
       logger.info({ warnings }, 'configuration reloaded');
     };
     const onStop = (signal: string): void => {

@@ -10,7 +10,7 @@ import { parseGatewayConfig } from '../config/load-gateway-config.js';
 import { GatewayRuntime, type InheritedSockets } from '../gateway/io/gateway-runtime.js';
 import { RemoteHoles, WorkerLink } from '../gateway/privsep/worker-link.js';
 import type { ToWorker } from '../gateway/privsep/privsep-messages.js';
-import { createLogger, type LogFormat } from '../observability/logger.js';
+import { createLogger, reopenLogFiles, type LogFormat } from '../observability/logger.js';
 import { systemClock } from '../shared/clock.js';
 import { sanitizeText } from '../shared/sanitize.js';
 import { dropPrivileges, effectiveCapabilities } from './drop-privileges.js';
@@ -47,6 +47,7 @@ process.on('message', (m: ToWorker) => {
       if (runtime === undefined || !next.ok) return;
       const warnings = runtime.reload(next.config);
       runtime.reopenAudit();
+      reopenLogFiles();
       logger?.info({ warnings }, 'configuration reloaded; audit log reopened');
       return;
     }
@@ -67,7 +68,7 @@ async function init(m: Extract<ToWorker, { t: 'init' }>): Promise<void> {
   const parsed = parseGatewayConfig(m.configText, m.configPath);
   if (!parsed.ok) throw new Error(parsed.errors.join('; '));
   const config = parsed.config;
-  const log = createLogger({ name: 'talkgate-gateway', format: m.logFormat as LogFormat, level: m.logLevel });
+  const log = createLogger({ name: 'talkgate-gateway', format: m.logFormat as LogFormat, level: m.logLevel, ...(m.logFile !== undefined ? { file: m.logFile } : {}) });
   logger = log;
   // The audit log is opened by the runtime below, as the worker user (the privileged side made the
   // file the worker's). Nothing from a peer has been read yet; from here on, no privilege.

@@ -22,6 +22,29 @@ export interface LoggerOptions {
    * Off by default: a gateway writes several lines per call while forwarding control messages.
    */
   readonly sync?: boolean;
+  /**
+   * Append the lines to this file instead of stderr (asynchronous, bounded like stderr's buffer);
+   * {@link reopenLogFiles} reopens it by its path after logrotate moved it (SIGHUP).
+   */
+  readonly file?: string;
+}
+
+/** File destinations of this process, reopened together on SIGHUP. */
+const fileDestinations = new Set<{ reopen(): void }>();
+
+/**
+ * Reopens every log file by its path (logrotate's `postrotate` convention): lines already
+ * buffered are written to the old file first, nothing is lost.
+ */
+export function reopenLogFiles(): void {
+  for (const d of fileDestinations) d.reopen();
+}
+
+function fileDestination(path: string): NodeJS.WritableStream {
+  const dest = pino.destination({ dest: path, append: true, sync: false, minLength: 0, maxLength: STDERR_MAX_BUFFER_BYTES, mkdir: false });
+  dest.on('error', () => undefined);
+  fileDestinations.add(dest);
+  return dest as unknown as NodeJS.WritableStream;
 }
 
 /** Bytes buffered by the asynchronous stderr destination before lines are dropped (bounded). */
@@ -105,7 +128,7 @@ class SyslogStream extends Writable {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const out = options.destination ?? stderrDestination(options.sync ?? false);
+  const out = options.destination ?? (options.file !== undefined ? fileDestination(options.file) : stderrDestination(options.sync ?? false));
   const stream = options.format === 'syslog' ? new SyslogStream(out) : out;
   return pino({ name: options.name, level: options.level ?? 'info', base: { pid: process.pid } }, stream);
 }

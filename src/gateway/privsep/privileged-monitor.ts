@@ -18,7 +18,7 @@ import { parseGatewayConfig } from '../../config/load-gateway-config.js';
 import { installIntercept, removeIntercept } from '../../firewall/intercept/intercept-installer.js';
 import { bindUdpSocketFd, closeFd, listenTcpSocketFd } from '../../native/fd-datagram-endpoint.js';
 import { openTransparentUdpFd, sendFrom } from '../../native/transparent/index.js';
-import type { Logger } from '../../observability/logger.js';
+import { reopenLogFiles, type Logger } from '../../observability/logger.js';
 import type { Clock } from '../../shared/clock.js';
 import { sanitizeText } from '../../shared/sanitize.js';
 import { interceptionSpec } from '../io/transparent-ingress.js';
@@ -44,6 +44,8 @@ export interface MonitorOptions {
   readonly logger: Logger;
   readonly logLevel: string;
   readonly logFormat: string;
+  /** --log-file: this process and its worker append there; SIGHUP reopens it. */
+  readonly logFile?: string;
   /** The worker's entry module (dist/src/cli/gateway-worker.js). */
   readonly workerEntry: string;
 }
@@ -152,7 +154,8 @@ export class PrivilegedMonitor {
     this.#config = next.config;
     this.#configText = text;
     this.#service.setConfig(next.config);
-    this.#prepareAudit();
+    this.#prepareFiles();
+    reopenLogFiles();
     this.#toWorker({ t: 'reload', configText: text });
   }
 
@@ -174,13 +177,15 @@ export class PrivilegedMonitor {
   }
 
   /**
-   * The audit file exists and belongs to the worker user, so the worker can (re)open it after its
-   * drop. Only a regular file (or none yet) is created or handed over: a device or anything else
+   * The audit file (and the log file) exists and belongs to the worker user, so the worker can
+   * (re)open it after its drop. Only a regular file (or none yet) is created or handed over: a device or anything else
    * named there is left as it is (O_NOFOLLOW: a symlink is never followed to chown its target).
    */
-  #prepareAudit(): void {
-    const file = this.#config.audit?.file;
-    if (file === undefined) return;
+  #prepareFiles(): void {
+    for (const file of [this.#config.audit?.file, this.#o.logFile]) if (file !== undefined) this.#prepareFile(file);
+  }
+
+  #prepareFile(file: string): void {
     try {
       const fd = openSync(file, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o640);
       try {
@@ -189,7 +194,7 @@ export class PrivilegedMonitor {
         closeSync(fd);
       }
     } catch (err: unknown) {
-      this.#log.warn({ file, err: sanitizeText(String(err)) }, 'audit file: cannot create it for the worker');
+      this.#log.warn({ file, err: sanitizeText(String(err)) }, 'cannot create the file for the worker');
     }
   }
 
@@ -227,7 +232,7 @@ export class PrivilegedMonitor {
 
   /** The sockets and the init message of the next worker. */
   #launch(): { fds: number[]; init: ToWorker } {
-    this.#prepareAudit();
+    this.#prepareFiles();
     const { fds, sockets } = this.#openSockets();
     const o = this.#o;
     return {
@@ -238,6 +243,7 @@ export class PrivilegedMonitor {
         configText: this.#configText,
         logLevel: o.logLevel,
         logFormat: o.logFormat,
+        ...(o.logFile !== undefined ? { logFile: o.logFile } : {}),
         sockets,
         holes: this.#holes !== undefined,
         user: this.#user.name,

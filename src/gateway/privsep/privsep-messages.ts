@@ -74,6 +74,7 @@ export type ToWorker =
       readonly configText: string;
       readonly logLevel: string;
       readonly logFormat: string;
+      readonly logFile?: string;
       /** Child fd numbers of the inherited sockets. */
       readonly sockets: unknown;
       /** Whether local holes are served by the privileged side. */
