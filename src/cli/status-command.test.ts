@@ -7,7 +7,11 @@ import { once } from 'node:events';
 import { Registry } from 'prom-client';
 import { startAdminServer } from '../gateway/admin/admin-server.js';
 import { formatAge, renderStatusTable } from '../gateway/admin/status-table.js';
-import { runStatus } from './status-command.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { adminOfConfig, runStatus } from './status-command.js';
 
 function sink(): { write(s: string): boolean; text: string } {
   return {
@@ -191,5 +195,27 @@ test('runStatus escapes C0, DEL, C1 and bidi controls in every output mode, --js
     }
   } finally {
     await fake.close();
+  }
+});
+
+test('talkgate status --config finds the admin listener in the gateway configuration, from any directory', async () => {
+  const admin = await startAdminServer({ listen: '127.0.0.1:0', status: () => sample, registry: new Registry() });
+  const dir = mkdtempSync(join(tmpdir(), 'tg-status-'));
+  try {
+    const conf = join(dir, 'gw.toml');
+    writeFileSync(conf, `[inside]\naddress = "10.1.0.1"\nnetworks = ["10.1.0.0/24"]\n[outside]\naddress = "198.51.100.1"\n[[policy]]\naction = "allow"\n[admin]\nlisten = "127.0.0.1:${admin.address.port}"\n`);
+    const bin = fileURLToPath(new URL('../../../bin/talkgate.js', import.meta.url));
+    const p = spawn(process.execPath, [bin, 'status', '--config', conf], { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const [code] = (await once(p, 'exit')) as [number];
+    assert.equal(code, 0);
+    assert.match(out, /^g-1\s+outbound/m);
+    // A configuration without an admin listener says so.
+    writeFileSync(conf, `[inside]\naddress = "10.1.0.1"\nnetworks = ["10.1.0.0/24"]\n[outside]\naddress = "198.51.100.1"\n[admin]\nlisten = "off"\n`);
+    assert.match(String(await adminOfConfig(conf)), /has no admin listener/);
+  } finally {
+    await admin.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -6,7 +6,9 @@
  * refused, deep nesting and huge call lists are refused with a clear error before anything recurses
  * over them, and everything printed is sanitised in every output mode.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { Command } from 'commander';
 import { stringifyAsciiJson } from '../gateway/admin/ascii-json.js';
 import { jsonNestingDepth } from '../gateway/admin/json-depth.js';
@@ -29,10 +31,47 @@ export function command(): Command {
   return new Command('status')
     .description('list the live calls of a running gateway (from its admin listener)')
     .option('--admin <host:port>', 'admin listener of the gateway', DEFAULT_ADMIN_LISTEN)
+    .option('-c, --config <file>', "the gateway's configuration: its [admin] listen (and TLS certificate) instead of --admin")
     .option('--json', 'print the status JSON (non-ASCII and control chars as \\u escapes)')
-    .action(async (opts: { admin: string; json?: boolean }) => {
-      process.exitCode = await runStatus(opts, { out: process.stdout, err: process.stderr });
+    .action(async (opts: { admin: string; config?: string; json?: boolean }) => {
+      const io = { out: process.stdout, err: process.stderr };
+      if (opts.config === undefined) {
+        process.exitCode = await runStatus(opts, io);
+        return;
+      }
+      const target = await adminOfConfig(opts.config);
+      if (typeof target === 'string') {
+        io.err.write(`talkgate status: ${target}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      process.exitCode = await runStatus({ ...opts, ...target }, io);
     });
+}
+
+/** The admin listener a gateway configuration names, or why there is none. */
+export async function adminOfConfig(path: string): Promise<{ admin: string; ca?: Buffer } | string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err: unknown) {
+    return `${sanitizeText(path)}: cannot read: ${sanitizeText((err as NodeJS.ErrnoException).code ?? String(err))}`;
+  }
+  // Loaded only here: the schema (zod) would cost every plain `status` ~14 MB (issue 18's RSS bound).
+  const { parseGatewayConfig } = await import('../config/load-gateway-config.js');
+  const parsed = parseGatewayConfig(text, path);
+  if (!parsed.ok) return parsed.errors.map((e) => sanitizeText(e)).join('; ');
+  const a = parsed.config.admin;
+  if (a === undefined) return `${sanitizeText(path)}: [admin] listen = "off": the gateway has no admin listener`;
+  let ca: Buffer | undefined;
+  if (a.tls !== undefined) {
+    try {
+      ca = readFileSync(a.tls.certFile);
+    } catch (err: unknown) {
+      return `${sanitizeText(a.tls.certFile)}: cannot read the admin certificate: ${sanitizeText((err as NodeJS.ErrnoException).code ?? String(err))}`;
+    }
+  }
+  return { admin: `${a.host}:${a.port}`, ...(ca !== undefined ? { ca } : {}) };
 }
 
 export interface StatusIo {
@@ -51,7 +90,7 @@ export type StatusFetchFailure =
 type FetchResult = { ok: true; body: string } | { ok: false; failure: StatusFetchFailure };
 
 /** Bounded GET: never follows redirects, stops reading at STATUS_MAX_BODY_BYTES. */
-function getBounded(url: string): Promise<FetchResult> {
+function getBounded(url: string, ca?: Buffer): Promise<FetchResult> {
   return new Promise((resolve) => {
     let settled = false;
     const done = (r: FetchResult): void => {
@@ -62,7 +101,9 @@ function getBounded(url: string): Promise<FetchResult> {
       resolve(r);
     };
     const timer = setTimeout(() => done({ ok: false, failure: { code: 'timeout' } }), STATUS_FETCH_TIMEOUT_MS);
-    const req = http.get(url, { headers: { accept: 'application/json' }, agent: false }, (res) => {
+    // Over TLS the configured certificate is the only one trusted (it is the listener's own).
+    const get = ca !== undefined ? (u: string, o: https.RequestOptions, cb: (res: http.IncomingMessage) => void) => https.get(u, { ...o, ca }, cb) : http.get;
+    const req = get(url, { headers: { accept: 'application/json' }, agent: false }, (res) => {
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400) return done({ ok: false, failure: { code: 'redirect', status } });
       if (status !== 200) return done({ ok: false, failure: { code: 'http-status', status } });
@@ -103,7 +144,7 @@ function failureMessage(f: StatusFetchFailure, admin: string, url: string): stri
 }
 
 /** Fetches and prints; resolves to the exit code (0 ok, 1 gateway unreachable or bad answer, 2 usage). */
-export async function runStatus(opts: { admin: string; json?: boolean }, io: StatusIo): Promise<number> {
+export async function runStatus(opts: { admin: string; json?: boolean; ca?: Buffer }, io: StatusIo): Promise<number> {
   let host: string;
   let port: number;
   try {
@@ -113,8 +154,8 @@ export async function runStatus(opts: { admin: string; json?: boolean }, io: Sta
     return 2;
   }
   const admin = sanitizeText(opts.admin);
-  const url = sanitizeText(`http://${host.includes(':') ? `[${host}]` : host}:${port}/api/status`);
-  const got = await getBounded(url);
+  const url = sanitizeText(`${opts.ca !== undefined ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}/api/status`);
+  const got = await getBounded(url, opts.ca);
   if (!got.ok) {
     io.err.write(`talkgate status: ${failureMessage(got.failure, admin, url)}\n`);
     return 1;
