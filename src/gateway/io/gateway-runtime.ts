@@ -70,6 +70,8 @@ export class GatewayRuntime {
   readonly #metrics: GatewayMetrics;
   readonly #core: GatewaySessions;
   readonly #relay: RelayManager;
+  /** Calls whose relay bytes the metrics already counted as they flowed. */
+  readonly #liveCountedCalls = new Set<string>();
   readonly #faces = new Map<Key, dgram.Socket>();
   readonly #clients = new Map<Key, dgram.Socket>();
   readonly #callMeta = new Map<string, { direction: string; started: number }>();
@@ -102,6 +104,11 @@ export class GatewayRuntime {
         onConnected: (callId, info) => this.#feed({ kind: 'dataPathConnected', callId, peer: info.peer, target: info.target }),
         onEnded: (callId, info) => this.#feed({ kind: 'dataPathEnded', callId, ...info }),
         onRefusedConnection: (callId, from) => this.#feed({ kind: 'dataPathRefused', callId, from }),
+        // Relay bytes are counted while the call is live (issue 13), not only when it ends.
+        onBytes: (callId, direction, bytes) => {
+          this.#liveCountedCalls.add(callId);
+          this.#metrics.relayBytesTotal.inc({ direction }, bytes);
+        },
       },
     });
     const mb = opts.config.middlebox;
@@ -453,8 +460,10 @@ export class GatewayRuntime {
       case 'ended': {
         const bytesIn = Number(record['bytesIn'] ?? 0);
         const bytesOut = Number(record['bytesOut'] ?? 0);
-        if (bytesIn > 0) this.#metrics.relayBytesTotal.inc({ direction: 'in' }, bytesIn);
-        if (bytesOut > 0) this.#metrics.relayBytesTotal.inc({ direction: 'out' }, bytesOut);
+        if (!this.#liveCountedCalls.delete(record.callId)) {
+          if (bytesIn > 0) this.#metrics.relayBytesTotal.inc({ direction: 'in' }, bytesIn);
+          if (bytesOut > 0) this.#metrics.relayBytesTotal.inc({ direction: 'out' }, bytesOut);
+        }
         this.#metrics.callsTotal.inc({ direction: meta?.direction ?? 'unknown', outcome: record['lastState'] === 'connected' ? 'connected' : 'ended' });
         this.#callMeta.delete(record.callId);
         return;
