@@ -12,7 +12,8 @@ import {
   RELAY_CONNECT_TIMEOUT_MS,
   RELAY_EDIT_CHARS_SIZE,
   RELAY_LISTEN_BACKLOG,
-  RELAY_SLICE_BYTES,
+  RELAY_SLICE_MAX_BYTES,
+  RELAY_SLICE_MIN_BYTES,
   RELAY_TURN_BUDGET_MS,
 } from './relay-constants.js';
 import type { RelayByteCounts, RelayEvents, RelayLogger, RelayOpenRequest } from './relay-types.js';
@@ -179,7 +180,8 @@ export class RelayCall {
   /**
    * Manual pipe: transform, write, pause on backpressure; half-close forwarded (the source's FIN
    * ends the destination's writing side only, the other direction keeps flowing). Work is sliced
-   * (issue 18): a read is transformed RELAY_SLICE_BYTES at a time, and once a turn has spent
+   * (issue 18): a read is transformed in pieces (RELAY_SLICE_MIN_BYTES, doubling up to
+   * RELAY_SLICE_MAX_BYTES while pieces pass untouched), and once a turn has spent
    * RELAY_TURN_BUDGET_MS the rest waits for the next event-loop turn with the source paused, so an
    * escape-heavy stream never holds up control messages for more than one slice. The slices of one
    * turn leave in one writev (cork/uncork), so clean text costs no extra system calls.
@@ -189,6 +191,8 @@ export class RelayCall {
     let rest: Buffer | undefined;
     let blocked = false;
     let scheduled = false;
+    /** Size of the next piece: grows while pieces pass untouched (cheap), back to the minimum when one is rewritten. */
+    let pieceBytes = RELAY_SLICE_MIN_BYTES;
     const onDrain = (): void => {
       blocked = false;
       if (rest === undefined && this.#phase === 'relaying') src.resume();
@@ -197,9 +201,10 @@ export class RelayCall {
       const t0 = performance.now();
       dst.cork();
       while (rest !== undefined) {
-        const piece: Buffer = rest.length <= RELAY_SLICE_BYTES ? rest : rest.subarray(0, RELAY_SLICE_BYTES);
-        rest = piece === rest ? undefined : rest.subarray(RELAY_SLICE_BYTES);
+        const piece: Buffer = rest.length <= pieceBytes ? rest : rest.subarray(0, pieceBytes);
+        rest = piece === rest ? undefined : rest.subarray(pieceBytes);
         const out = dir.transform(piece);
+        pieceBytes = out === piece ? Math.min(2 * pieceBytes, RELAY_SLICE_MAX_BYTES) : RELAY_SLICE_MIN_BYTES;
         this.#o.events.onBytes?.(this.callId, dir.name, piece.length);
         if (out.length > 0 && !dst.write(out) && !blocked) {
           blocked = true;
