@@ -7,12 +7,16 @@
  * default), in this process. The stream source and sink live in a forked child, so the relay and
  * socat are each a separate process between the same two endpoints. The stream: the 3 edit
  * characters, then talk-like text lines (printable ASCII with some UTF-8 words, CR LF, TAB, BS), at
- * most BYTES bytes or SECONDS seconds, whichever comes first. Variants run interleaved ROUNDS times;
- * the median MB/s of each is reported, and the ratio relay / socat (target >= 0.8). The relay
- * without sanitising is printed for information. Loopback only; every run bounded in bytes and time.
+ * most BYTES bytes or SECONDS seconds, whichever comes first. Variants run interleaved ROUNDS times
+ * (at least 5). Each run measures MiB/s and the CPU time of the relaying process per MiB (this
+ * process for the gateway relay, /proc/PID/stat of socat). Verdicts (bench/verdict.ts), from the
+ * median of per-round ratios: primary, CPU per MiB of socat / relay (target >= 0.8); secondary,
+ * MiB/s relay / socat (target >= 0.8); regression check of the sanitiser, CPU per MiB of the relay
+ * without / with sanitising (floor SANITISER_CPU_FLOOR: the per-byte machine of 2026-12 scored
+ * about 0.4). Loopback only; every run bounded in bytes and time.
  *
  * Build first: npm run build
- * Run:         node dist/bench/relay-throughput.js [MiB=256] [seconds=5] [rounds=3]
+ * Run:         node dist/bench/relay-throughput.js [MiB=256] [seconds=5] [rounds=5]
  * Needs socat (Debian package socat).
  */
 import { fork, spawn, spawnSync } from 'node:child_process';
@@ -20,12 +24,19 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { RelayManager } from '../src/gateway/relay/relay-manager.js';
 import { systemClock } from '../src/shared/clock.js';
-import { fmt, freePort, median, MIB, pollUntil, silentRelayLogger, verdict, withTimeout } from './bench-util.js';
+import os from 'node:os';
+import { talkLikeText } from '../src/gateway/relay/talk-like-text.js';
+import { fmt, freePort, MIB, pollUntil, silentRelayLogger, withTimeout } from './bench-util.js';
+import { MIN_ROUNDS, machineLine, procCpuMs, ratios, roundsLine, selfCpuMs, verdictLine } from './verdict.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const BYTES = Math.min(Number(process.argv[2] ?? 256), 1024) * MIB;
 const SECONDS = Math.min(Number(process.argv[3] ?? 5), 30);
-const ROUNDS = Math.max(1, Math.min(Number(process.argv[4] ?? 3), 10));
+const ROUNDS = Math.max(MIN_ROUNDS, Math.min(Number(process.argv[4] ?? MIN_ROUNDS), 15));
+/** Regression floor: relay CPU per MiB without sanitising / with it (issue 17). */
+const SANITISER_CPU_FLOOR = 0.7;
+/** How often socat's CPU time is sampled while it relays (it exits at the end of the stream). */
+const SOCAT_CPU_POLL_MS = 20;
 /** One run may take the time budget plus this for the tail to drain. */
 const RUN_GRACE_MS = 10_000;
 const EDIT = Buffer.from([0x7f, 0x15, 0x17]);
@@ -33,20 +44,10 @@ const EDIT = Buffer.from([0x7f, 0x15, 0x17]);
 type ToChild = { type: 'run'; port: number; bytes: number; ms: number } | { type: 'exit' };
 type FromChild = { type: 'ready'; sinkPort: number } | { type: 'done'; sent: number; received: number; ms: number; ok: boolean };
 
-/** 256 KiB of talk-like text: ASCII lines, one in eight with UTF-8 words, CR LF ends, a TAB and a BS. */
-function textBlock(): Buffer {
-  const lines: string[] = [];
-  for (let i = 0; lines.join('').length < 256 * 1024; i++) {
-    const words = i % 8 === 3 ? 'héllo wörld → ça marche ✓ naïve café' : 'the quick brown fox jumps over the lazy dog';
-    lines.push(`${String(i).padStart(6, '0')}\t${words} ${i % 16 === 5 ? 'oops\b' : ''}0123456789\r\n`);
-  }
-  return Buffer.from(lines.join(''), 'utf8');
-}
-
 // ---------------------------------------------------------------- child: source and sink
 async function child(): Promise<void> {
   const send = (m: FromChild): void => void process.send!(m);
-  const block = textBlock();
+  const block = talkLikeText();
   let onSink: ((s: net.Socket) => void) | undefined;
   const sink = net.createServer((s) => {
     s.on('error', () => undefined);
@@ -108,6 +109,8 @@ async function child(): Promise<void> {
 // ---------------------------------------------------------------- parent: relay and socat
 interface Sample {
   mbps: number;
+  /** CPU time of the relaying process per MiB relayed. */
+  cpuMsPerMiB: number;
   ok: boolean;
 }
 
@@ -141,11 +144,14 @@ async function main(): Promise<void> {
   if (ready.type !== 'ready') throw new Error('child: expected ready');
   const sinkPort = ready.sinkPort;
 
-  const measure = async (port: number): Promise<Sample> => {
+  /** `cpu()`: the relaying process's CPU time so far (ms). */
+  const measure = async (port: number, cpu: () => number): Promise<Sample> => {
+    const c0 = cpu();
     kid.send({ type: 'run', port, bytes: BYTES, ms: SECONDS * 1000 } satisfies ToChild);
     const r = await next();
     if (r.type !== 'done') throw new Error('child: expected done');
-    return { mbps: r.received / MIB / (r.ms / 1000), ok: r.ok };
+    const mib = r.received / MIB;
+    return { mbps: mib / (r.ms / 1000), cpuMsPerMiB: (cpu() - c0) / mib, ok: r.ok };
   };
 
   let callNo = 0;
@@ -169,16 +175,28 @@ async function main(): Promise<void> {
       sanitize,
     });
     if (!r.ok) throw new Error(`relay open: ${r.reason} ${r.detail}`);
-    return measure(r.port);
+    return measure(r.port, selfCpuMs);
   };
   const viaSocat = async (): Promise<Sample> => {
     const port = await freePort();
     const p = spawn('socat', [`TCP-LISTEN:${port},reuseaddr,bind=127.0.0.1`, `TCP:127.0.0.1:${sinkPort}`], { stdio: 'ignore' });
+    // socat exits when the stream ends: its CPU time is the last value read while it lived.
+    let last = 0;
+    const poll = setInterval(() => {
+      const v = procCpuMs(p.pid ?? -1);
+      if (Number.isFinite(v)) last = v;
+    }, SOCAT_CPU_POLL_MS);
+    const cpu = (): number => {
+      const v = procCpuMs(p.pid ?? -1);
+      if (Number.isFinite(v)) last = v;
+      return last;
+    };
     try {
       const up = await pollUntil(() => listening(port), 3_000);
       if (!up) throw new Error('socat did not listen within 3 s');
-      return await measure(port);
+      return await measure(port, cpu);
     } finally {
+      clearInterval(poll);
       p.kill();
     }
   };
@@ -193,18 +211,23 @@ async function main(): Promise<void> {
   kid.send({ type: 'exit' } satisfies ToChild);
   mgr.closeAll();
 
-  const m = (s: Sample[]): number => median(s.map((x) => x.mbps));
   const bad = Object.entries(results).flatMap(([k, v]) => (v.some((x) => !x.ok) ? [k] : []));
-  const relay = m(results.relay);
-  const socat = m(results.socat);
-  const raw = m(results.raw);
-  const list = (s: Sample[]): string => s.map((x) => fmt(x.mbps, 0)).join(', ');
-  console.log(`relay-throughput: one stream of up to ${BYTES / MIB} MiB or ${SECONDS} s, median of ${ROUNDS} interleaved rounds (MiB/s)`);
-  console.log(`  gateway relay, sanitising on : ${fmt(relay, 0)} MiB/s  [${list(results.relay)}]`);
-  console.log(`  socat (reference)            : ${fmt(socat, 0)} MiB/s  [${list(results.socat)}]`);
-  console.log(`  gateway relay, sanitising off: ${fmt(raw, 0)} MiB/s  [${list(results.raw)}]`);
-  console.log(`  ratio relay (sanitising) / socat: ${verdict(relay / socat, '>=', 0.8)}`);
-  console.log(`  ratio relay (no sanitising) / socat, for information: ${fmt(raw / socat)}`);
+  const mbps = (s: Sample[]): number[] => s.map((x) => x.mbps);
+  const cpu = (s: Sample[]): number[] => s.map((x) => x.cpuMsPerMiB);
+  console.log(`relay-throughput: one stream of up to ${BYTES / MIB} MiB or ${SECONDS} s of talk-like text, ${ROUNDS} interleaved rounds`);
+  console.log(machineLine(os.cpus().length, `load average ${os.loadavg()[0]!.toFixed(1)} (shared machine: wall clock is noisy, CPU decides)`));
+  console.log(roundsLine('gateway relay, sanitising on : CPU per MiB', cpu(results.relay), 'ms', 3));
+  console.log(roundsLine('socat (reference)            : CPU per MiB', cpu(results.socat), 'ms', 3));
+  console.log(roundsLine('gateway relay, sanitising off: CPU per MiB', cpu(results.raw), 'ms', 3));
+  console.log(roundsLine('gateway relay, sanitising on : MiB/s', mbps(results.relay), 'MiB/s', 0));
+  console.log(roundsLine('socat (reference)            : MiB/s', mbps(results.socat), 'MiB/s', 0));
+  console.log(roundsLine('gateway relay, sanitising off: MiB/s', mbps(results.raw), 'MiB/s', 0));
+  console.log(verdictLine('primary (CPU)', 'socat / relay (sanitising) CPU per MiB', ratios(cpu(results.socat), cpu(results.relay)), '>=', 0.8));
+  console.log(verdictLine('secondary (wall clock)', 'relay (sanitising) / socat MiB/s', ratios(mbps(results.relay), mbps(results.socat)), '>=', 0.8));
+  console.log(
+    verdictLine('regression check', 'relay CPU per MiB without / with sanitising', ratios(cpu(results.raw), cpu(results.relay)), '>=', SANITISER_CPU_FLOOR),
+  );
+  console.log(`  for information: relay (no sanitising) / socat MiB/s, median of rounds ${fmt(ratios(mbps(results.raw), mbps(results.socat)).sort((a, b) => a - b)[ROUNDS >> 1]!)}`);
   if (bad.length > 0) {
     console.log(`  WARNING: incomplete transfers in: ${bad.join(', ')}`);
     process.exitCode = 1;

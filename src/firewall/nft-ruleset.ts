@@ -40,6 +40,11 @@ export interface NftTableSpec {
   readonly insideNetworks: readonly string[];
   /** Outbound forwarding: "open" lets inside → outside pass; "holes" only through `out4`. */
   readonly outbound: 'open' | 'holes';
+  /**
+   * Own deployment only: offload established call flows to a flowtable (`<prefix>ft`, on both
+   * interfaces). Set only when the kernel offers one (nft-flowtable-probe.ts, issue 17).
+   */
+  readonly flowtable?: boolean;
 }
 
 /** Names of the sets/maps/chains for a spec. */
@@ -56,6 +61,7 @@ export function nftNames(spec: NftTableSpec) {
     dnatany4port: `${p}dnatany4port`,
     out4: `${p}out4`,
     pinout4: `${p}pinout4`,
+    ft: `${p}ft`,
     prerouting: `${p}prerouting`,
     postrouting: `${p}postrouting`,
     forward: `${p}forward`,
@@ -110,6 +116,23 @@ function setDefs(spec: NftTableSpec): NftCommand[] {
   ];
 }
 
+/** Whether `spec` asks for the flowtable fast path (own deployment only). */
+function usesFlowtable(spec: NftTableSpec): boolean {
+  return spec.flowtable === true && spec.deployment === 'own';
+}
+
+function flowtableDefs(spec: NftTableSpec): NftCommand[] {
+  if (!usesFlowtable(spec)) return [];
+  // nft(8) FLOWTABLES: an ingress-hook flowtable; priority 0 (filter) as in the man page's example.
+  const ft = { family: spec.family, table: spec.table, name: nftNames(spec).ft, hook: 'ingress', prio: NFT_PRIO_FILTER, dev: flowtableDevices(spec) };
+  return [{ flowtable: ft }];
+}
+
+/** The devices a flowtable of `spec` spans: both faces of the gateway. */
+export function flowtableDevices(spec: NftTableSpec): string[] {
+  return spec.outsideInterface === spec.insideInterface ? [spec.outsideInterface] : [spec.outsideInterface, spec.insideInterface];
+}
+
 function chainDefs(spec: NftTableSpec): NftCommand[] {
   const n = nftNames(spec);
   const t = { family: spec.family, table: spec.table };
@@ -142,6 +165,11 @@ function ruleDefs(spec: NftTableSpec): NftCommand[] {
   if (spec.insideNetworks.length > 0) {
     const nets = spec.insideNetworks.map(nftPrefix);
     rules.push(rule(n.postrouting, [oif(wan), eq(IP_SADDR, nets.length === 1 ? nets[0] : { set: nets }), { masquerade: null }]));
+  }
+  const markNonZeroFirst = { match: { op: '!=', left: { ct: { key: 'mark' } }, right: 0 } };
+  if (usesFlowtable(spec)) {
+    // Only a call's flow (marked when it took its one-shot hole) is offloaded, once established.
+    rules.push(rule(n.forward, [ctState('established'), markNonZeroFirst, { flow: { op: 'add', flowtable: `@${n.ft}` } }]));
   }
   if (spec.deployment === 'own') {
     rules.push(rule(n.forward, [ctState('established', 'related'), ACCEPT]));
@@ -197,7 +225,7 @@ export function renderReplaceTable(spec: NftTableSpec, existing: ReadonlySet<str
   const cmds: NftCommand[] = [];
   if (spec.deployment === 'own') {
     cmds.push({ add: { table: t } }, { delete: { table: t } }, { add: { table: t } });
-    for (const o of [...setDefs(spec), ...chainDefs(spec)]) cmds.push({ add: o });
+    for (const o of [...setDefs(spec), ...flowtableDefs(spec), ...chainDefs(spec)]) cmds.push({ add: o });
   } else {
     // `existing`: names of our sets/chains already in the administrator's table (from `nft -j list
     // table`). Those are flushed, not re-added: re-adding pin4 fails with EEXIST once a rule has

@@ -112,6 +112,8 @@ export class GatewayRuntime {
   readonly #dataPath: DataPath;
   /** Recent refusals for the admin page (bounded; fed by the audit records). */
   readonly #refusals = new RecentRefusals();
+  /** Calls whose relay bytes the metrics already counted as they flowed. */
+  readonly #liveCountedCalls = new Set<string>();
   readonly #faces = new Map<Key, dgram.Socket>();
   readonly #clients = new Map<Key, dgram.Socket>();
   readonly #callMeta = new Map<string, { direction: string; started: number }>();
@@ -138,6 +140,11 @@ export class GatewayRuntime {
       onConnected: (callId, info) => this.#feed({ kind: 'dataPathConnected', callId, peer: info.peer, target: info.target }),
       onEnded: (callId, info) => this.#feed({ kind: 'dataPathEnded', callId, ...info }),
       onRefusedConnection: (callId, from) => this.#feed({ kind: 'dataPathRefused', callId, from }),
+      // Relay bytes are counted while the call is live (issue 13), not only when it ends.
+      onBytes: (callId, direction, bytes) => {
+        this.#liveCountedCalls.add(callId);
+        this.#metrics.relayBytesTotal.inc({ direction }, bytes);
+      },
     });
     const ctx: DataPathContext = {
       clock: opts.clock,
@@ -473,7 +480,7 @@ export class GatewayRuntime {
         return;
       case 'refused': {
         // The typed reason (call-reason.ts) is the label: a closed set, never peer text.
-        const code = String(record['code'] ?? 'refused');
+        const code = typeof record['code'] === 'string' ? record['code'] : 'refused';
         this.#metrics.policyRefusalsTotal.inc({ reason: code });
         this.#metrics.callsTotal.inc({ direction: meta?.direction ?? 'unknown', outcome: callOutcome(code) });
         this.#callMeta.delete(record.callId);
@@ -485,9 +492,11 @@ export class GatewayRuntime {
       case 'ended': {
         const bytesIn = Number(record['bytesIn'] ?? 0);
         const bytesOut = Number(record['bytesOut'] ?? 0);
-        if (bytesIn > 0) this.#metrics.relayBytesTotal.inc({ direction: 'in' }, bytesIn);
-        if (bytesOut > 0) this.#metrics.relayBytesTotal.inc({ direction: 'out' }, bytesOut);
-        this.#metrics.callsTotal.inc({ direction: meta?.direction ?? 'unknown', outcome: callOutcome(String(record['code'] ?? '')) });
+        if (!this.#liveCountedCalls.delete(record.callId)) {
+          if (bytesIn > 0) this.#metrics.relayBytesTotal.inc({ direction: 'in' }, bytesIn);
+          if (bytesOut > 0) this.#metrics.relayBytesTotal.inc({ direction: 'out' }, bytesOut);
+        }
+        this.#metrics.callsTotal.inc({ direction: meta?.direction ?? 'unknown', outcome: callOutcome(typeof record['code'] === 'string' ? record['code'] : '') });
         this.#callMeta.delete(record.callId);
         return;
       }

@@ -13,6 +13,8 @@ export interface DataPathEvents {
   onEnded(callId: string, info: { readonly bytesIn: number; readonly bytesOut: number; readonly durationMs: number; readonly reason: string }): void;
   /** A connection from someone other than the expected peer was refused (relay only). */
   onRefusedConnection?(callId: string, from: string): void;
+  /** Bytes crossed while the call is live (relay only; kernel holes report at the end). */
+  onBytes?(callId: string, direction: 'in' | 'out', bytes: number): void;
 }
 
 /** Live bytes of a call, when the data path can tell (the relay can; kernel holes report at the end). */

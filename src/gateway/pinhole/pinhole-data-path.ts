@@ -24,6 +24,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { deleteConntrackByMark, NFT_TIMEOUT_MS, type NftBackend, type NftResult } from '../../firewall/nft-runner.js';
 import { nftExistingNames, renderFlushHoles, renderReplaceTable, type NftBatch, type NftTableSpec } from '../../firewall/nft-ruleset.js';
+import { withFlowtableIfAvailable } from '../../firewall/nft-flowtable-probe.js';
 import { openLibconntrack, type Libconntrack } from '../../native/libnetfilter-conntrack.js';
 import type { Clock } from '../../shared/clock.js';
 import type { DataPathOpenResult, DataPathRequest } from '../session/session-types.js';
@@ -129,7 +130,7 @@ export class PinholeDataPath implements DataPath {
       if (!listed.ok) throw new Error(`pinhole: cannot list the administrator's table ${t.family} ${t.table}: ${listed.message}`);
       existing = nftExistingNames(t, listed.stdout);
     }
-    const r = await this.#runner.apply(renderReplaceTable(t, existing));
+    const r = await this.#runner.apply(renderReplaceTable(await withFlowtableIfAvailable(t, { apply: (b) => this.#runner.apply(b), log: this.#log }), existing));
     if (!r.ok) throw new Error(`pinhole: cannot install nftables table ${t.family} ${t.table}: ${r.failure}: ${r.message}`);
     // Per-flow byte counters for the audit log (per network namespace; best effort).
     await writeFile('/proc/sys/net/netfilter/nf_conntrack_acct', '1').catch(() => undefined);

@@ -7,8 +7,16 @@
 import net from 'node:net';
 import type { Clock } from '../../shared/clock.js';
 import { StreamSanitizer } from '../stream-sanitizer.js';
-import { RELAY_CLOSE_GRACE_MS, RELAY_CONNECT_TIMEOUT_MS, RELAY_EDIT_CHARS_SIZE, RELAY_LISTEN_BACKLOG } from './relay-constants.js';
-import type { RelayEvents, RelayLogger, RelayOpenRequest } from './relay-types.js';
+import {
+  RELAY_CLOSE_GRACE_MS,
+  RELAY_CONNECT_TIMEOUT_MS,
+  RELAY_EDIT_CHARS_SIZE,
+  RELAY_LISTEN_BACKLOG,
+  RELAY_SLICE_MAX_BYTES,
+  RELAY_SLICE_MIN_BYTES,
+  RELAY_TURN_BUDGET_MS,
+} from './relay-constants.js';
+import type { RelayByteCounts, RelayEvents, RelayLogger, RelayOpenRequest } from './relay-types.js';
 
 type Phase = 'listening' | 'connecting' | 'relaying' | 'ended';
 
@@ -21,12 +29,14 @@ export function plainIPv4(address: string | undefined): string {
 /** One direction of the relay: counts, passes the edit characters, sanitises the rest. */
 class Direction {
   bytes = 0;
+  readonly name: 'in' | 'out';
   #editSeen = 0;
   #edit: Uint8Array | undefined;
   #sanitizer: StreamSanitizer | undefined;
   readonly #sanitize: boolean;
 
-  constructor(sanitize: boolean) {
+  constructor(name: 'in' | 'out', sanitize: boolean) {
+    this.name = name;
     this.#sanitize = sanitize;
   }
 
@@ -87,13 +97,14 @@ export class RelayCall {
     this.callId = o.req.callId;
     this.#server = server;
     this.port = port;
-    this.#in = new Direction(o.req.sanitize);
-    this.#out = new Direction(o.req.sanitize);
+    this.#in = new Direction('in', o.req.sanitize);
+    this.#out = new Direction('out', o.req.sanitize);
   }
 
   /** Listens on `port`; rejects with the listen error (EADDRINUSE etc.). */
   static async listen(o: RelayCallOptions, port: number): Promise<RelayCall> {
-    const server = net.createServer({ pauseOnConnect: true });
+    // Half-open on both legs: a FIN from one side ends only that direction (issue 18).
+    const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: o.req.listenAddress, port, backlog: RELAY_LISTEN_BACKLOG, exclusive: true }, () => {
@@ -110,6 +121,11 @@ export class RelayCall {
 
   get listening(): boolean {
     return this.#listenerOpen;
+  }
+
+  /** Bytes read so far from each side (live, while the call relays). */
+  stats(): RelayByteCounts {
+    return { bytesIn: this.#in.bytes, bytesOut: this.#out.bytes };
   }
 
   /** Ends the call now (the gateway's decision: DELETE, shutdown). */
@@ -135,6 +151,7 @@ export class RelayCall {
     const onward = net.connect({
       host: target.address,
       port: target.port,
+      allowHalfOpen: true,
       ...(bindAddress === undefined ? {} : { localAddress: bindAddress }),
     });
     this.#target = onward;
@@ -160,19 +177,61 @@ export class RelayCall {
     this.#o.events.onConnected(this.callId, { peer: from, target: to });
   }
 
-  /** Manual pipe: transform, write, pause on backpressure; half-close forwarded. */
+  /**
+   * Manual pipe: transform, write, pause on backpressure; half-close forwarded (the source's FIN
+   * ends the destination's writing side only, the other direction keeps flowing). Work is sliced
+   * (issue 18): a read is transformed in pieces (RELAY_SLICE_MIN_BYTES, doubling up to
+   * RELAY_SLICE_MAX_BYTES while pieces pass untouched), and once a turn has spent
+   * RELAY_TURN_BUDGET_MS the rest waits for the next event-loop turn with the source paused, so an
+   * escape-heavy stream never holds up control messages for more than one slice. The slices of one
+   * turn leave in one writev (cork/uncork), so clean text costs no extra system calls.
+   */
   #pump(src: net.Socket, dst: net.Socket, dir: Direction): void {
-    const resume = (): void => {
-      src.resume();
+    /** The part of the last read not yet relayed (at most one read: the source is paused meanwhile). */
+    let rest: Buffer | undefined;
+    let blocked = false;
+    let scheduled = false;
+    /** Size of the next piece: grows while pieces pass untouched (cheap), back to the minimum when one is rewritten. */
+    let pieceBytes = RELAY_SLICE_MIN_BYTES;
+    const onDrain = (): void => {
+      blocked = false;
+      if (rest === undefined && this.#phase === 'relaying') src.resume();
+    };
+    const step = (): void => {
+      const t0 = performance.now();
+      dst.cork();
+      while (rest !== undefined) {
+        const piece: Buffer = rest.length <= pieceBytes ? rest : rest.subarray(0, pieceBytes);
+        rest = piece === rest ? undefined : rest.subarray(pieceBytes);
+        const out = dir.transform(piece);
+        pieceBytes = out === piece ? Math.min(2 * pieceBytes, RELAY_SLICE_MAX_BYTES) : RELAY_SLICE_MIN_BYTES;
+        this.#o.events.onBytes?.(this.callId, dir.name, piece.length);
+        if (out.length > 0 && !dst.write(out) && !blocked) {
+          blocked = true;
+          dst.once('drain', onDrain);
+        }
+        if (rest !== undefined && performance.now() - t0 >= RELAY_TURN_BUDGET_MS) break;
+      }
+      dst.uncork();
+      if (rest !== undefined) {
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(() => {
+            scheduled = false;
+            if (this.#phase === 'relaying') step();
+          });
+        }
+      } else if (!blocked && this.#phase === 'relaying') {
+        src.resume();
+      }
     };
     src.on('data', (chunk: Buffer) => {
       this.#lastActivity = this.#o.clock.now();
-      const out = dir.transform(chunk);
-      if (out.length > 0 && !dst.write(out)) {
-        src.pause();
-        dst.once('drain', resume);
-      }
+      rest = chunk;
+      src.pause();
+      step();
     });
+    // 'end' follows the last 'data' only once the source is resumed, i.e. after `rest` was relayed.
     src.on('end', () => {
       const tail = dir.flush();
       if (tail !== undefined) dst.write(tail);

@@ -4,7 +4,7 @@
  * rendezvous address, the conversation sanitised in between (relay-manager.ts).
  */
 import type { Clock } from '../../shared/clock.js';
-import type { DataPath, DataPathEvents } from '../modes/data-path.js';
+import type { DataPath, DataPathBytes, DataPathEvents } from '../modes/data-path.js';
 import type { DataPathOpenResult, DataPathRequest } from '../session/session-types.js';
 import { RelayManager, type RelayLogger } from './relay-manager.js';
 
@@ -35,6 +35,7 @@ export class RelayDataPath implements DataPath {
         onConnected: (callId, info) => o.events.onConnected(callId, info),
         onEnded: (callId, info) => o.events.onEnded(callId, info),
         onRefusedConnection: (callId, from) => o.events.onRefusedConnection?.(callId, from),
+        onBytes: (callId, direction, bytes) => o.events.onBytes?.(callId, direction, bytes),
       },
     });
   }
@@ -63,6 +64,10 @@ export class RelayDataPath implements DataPath {
 
   close(callId: string): void {
     this.#relay.close(callId);
+  }
+
+  bytes(callId: string): DataPathBytes | undefined {
+    return this.#relay.stats(callId);
   }
 
   /** Ports listening now (tests, status). */

@@ -46,8 +46,8 @@ function harness(opts: { min?: number; max?: number; maxRelays?: number } = {}):
 }
 
 /** A talk peer standing in for the callee: accepts one connection and hands it out. */
-async function targetServer(): Promise<{ port: number; conn: Promise<net.Socket>; close: () => void }> {
-  const server = net.createServer();
+async function targetServer(opts: net.ServerOpts = {}): Promise<{ port: number; conn: Promise<net.Socket>; close: () => void }> {
+  const server = net.createServer(opts);
   const conn = new Promise<net.Socket>((r) => server.once('connection', r));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -277,6 +277,114 @@ test('RelayManager reuses a relay port for a new call while the call that used i
   // The first call still relays.
   peer.write(Buffer.from([0x7f, 0x15, 0x17, 0x41]));
   assert.deepEqual(await readN(callee, 4), Buffer.from([0x7f, 0x15, 0x17, 0x41]));
+  h.mgr.closeAll();
+  peer.destroy();
+  callee.destroy();
+  tgt.close();
+});
+
+test('RelayManager forwards a half-close: the other direction still delivers its later bytes', async () => {
+  const h = harness({ min: BASE + 16, max: BASE + 16 });
+  const tgt = await targetServer({ allowHalfOpen: true });
+  const res = await h.mgr.open(request('hc1', tgt.port));
+  assert.ok(res.ok);
+  const peer = await connectFrom(PEER, res.port);
+  const callee = await tgt.conn;
+  await h.connected;
+  const peerGot: Buffer[] = [];
+  peer.on('data', (d: Buffer) => peerGot.push(d));
+  const peerEnded = once(peer, 'end');
+  peer.end(Buffer.from([0x7f, 0x15, 0x17, 0x61])); // the peer says its last word and half-closes
+  const calleeGot: Buffer[] = [];
+  callee.on('data', (d: Buffer) => calleeGot.push(d));
+  await once(callee, 'end'); // the FIN crossed the relay
+  assert.deepEqual(Buffer.concat(calleeGot), Buffer.from([0x7f, 0x15, 0x17, 0x61]));
+  callee.end(Buffer.from([0x08, 0x15, 0x17, ...Buffer.from('late reply')]));
+  await peerEnded;
+  assert.equal(Buffer.concat(peerGot).subarray(3).toString('latin1'), 'late reply');
+  const [, end] = await h.ended;
+  assert.equal(end.bytesOut, 13);
+  tgt.close();
+});
+
+test('RelayManager.stats() counts bytes while the call is live, and onBytes reports them as they flow', async () => {
+  const seen: Array<[string, number]> = [];
+  const mgr = new RelayManager({
+    portRange: { min: BASE + 17, max: BASE + 17 },
+    maxRelays: 2,
+    clock: systemClock,
+    logger: silent,
+    events: { onConnected() {}, onEnded() {}, onRefusedConnection() {}, onBytes: (_id, dir, n) => seen.push([dir, n]) },
+  });
+  const tgt = await targetServer();
+  const res = await mgr.open(request('st1', tgt.port));
+  assert.ok(res.ok);
+  assert.deepEqual(mgr.stats('st1'), { bytesIn: 0, bytesOut: 0 });
+  assert.equal(mgr.stats('nope'), undefined);
+  const peer = await connectFrom(PEER, res.port);
+  const callee = await tgt.conn;
+  peer.write('hello');
+  await readN(callee, 5);
+  callee.write('hi');
+  await readN(peer, 2);
+  assert.deepEqual(mgr.stats('st1'), { bytesIn: 5, bytesOut: 2 });
+  assert.deepEqual(
+    seen.reduce((a, [d, n]) => ({ ...a, [d]: (a[d] ?? 0) + n }), {} as Record<string, number>),
+    { in: 5, out: 2 },
+  );
+  mgr.closeAll();
+  assert.equal(mgr.stats('st1'), undefined);
+  peer.destroy();
+  callee.destroy();
+  tgt.close();
+});
+
+test('RelayManager yields between slices: timers keep firing while 20 MB of escape-heavy text is relayed', async (t) => {
+  const h = harness({ min: BASE + 18, max: BASE + 18 });
+  const tgt = await targetServer();
+  const res = await h.mgr.open(request('y1', tgt.port, { sanitize: true, idleTimeoutMs: 30_000, maxDurationMs: 60_000 }));
+  assert.ok(res.ok);
+  const peer = await connectFrom(PEER, res.port);
+  const callee = await tgt.conn;
+  const total = 20 * 1024 * 1024;
+  const WARM_BYTES = 2 * 1024 * 1024;
+  const unit = Buffer.from('\x1b[31mred\x1b[0m \x1b]0;t\x07\x9b2J\x01 ', 'latin1');
+  const block = Buffer.alloc(256 * 1024);
+  for (let i = 0; i < block.length; i++) block[i] = unit[i % unit.length]!;
+  let received = 0;
+  callee.on('data', (d: Buffer) => (received += d.length));
+  let sent = 0;
+  const pump = (): void => {
+    while (sent < total) {
+      sent += block.length;
+      if (!peer.write(block)) return void peer.once('drain', pump);
+    }
+    peer.end();
+  };
+  peer.write(Buffer.from([0x7f, 0x15, 0x17]));
+  pump();
+  // Lag of a 1 ms timer, sampled while the stream flows (bounded: at most 20 s). The wall-clock lag
+  // includes time this process was not scheduled at all (a shared, loaded machine); the CPU this
+  // process spent while the timer was due is the time the relay held the event loop, and decides.
+  const lags: number[] = [];
+  const cpuLags: number[] = [];
+  const deadline = Date.now() + 20_000;
+  while (!(sent >= total && received >= total) && Date.now() < deadline) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    await new Promise((r) => setTimeout(r, 1));
+    const c = process.cpuUsage(c0);
+    if (received < WARM_BYTES) continue; // the first MiBs warm the JIT up, as in a long-running gateway
+    cpuLags.push((c.user + c.system) / 1000);
+    lags.push(performance.now() - t0 - 1);
+  }
+  await once(callee, 'end');
+  assert.ok(received >= total, `received ${received}`);
+  const p99 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(0.99 * xs.length) - 1)]!;
+  assert.ok(lags.length >= 20, `only ${lags.length} samples`);
+  const what = `timer lag p99: ${p99(cpuLags).toFixed(1)} ms of CPU, ${p99(lags).toFixed(1)} ms wall, ${lags.length} samples`;
+  t.diagnostic(what);
+  assert.ok(p99(cpuLags) < 10, what);
   h.mgr.closeAll();
   peer.destroy();
   callee.destroy();

@@ -5,9 +5,9 @@
  */
 import type { Clock } from '../../shared/clock.js';
 import { RelayCall } from './relay-call.js';
-import type { RelayEvents, RelayLogger, RelayOpenRequest, RelayOpenResult } from './relay-types.js';
+import type { RelayByteCounts, RelayEvents, RelayLogger, RelayOpenRequest, RelayOpenResult } from './relay-types.js';
 
-export type { RelayEndInfo, RelayEvents, RelayLogger, RelayOpenRequest, RelayOpenResult } from './relay-types.js';
+export type { RelayByteCounts, RelayEndInfo, RelayEvents, RelayLogger, RelayOpenRequest, RelayOpenResult } from './relay-types.js';
 
 export interface RelayManagerOptions {
   /** Inclusive port range for relay listeners. */
@@ -97,6 +97,11 @@ export class RelayManager {
   /** Ends every relay (reason "shutdown"). */
   closeAll(): void {
     for (const call of [...this.#calls.values()]) call.close('shutdown');
+  }
+
+  /** Live byte counts of one call's relay; undefined when no relay of that call is open. */
+  stats(callId: string): RelayByteCounts | undefined {
+    return this.#calls.get(callId)?.stats();
   }
 
   /** Ports with a listener still waiting for its one connection. */

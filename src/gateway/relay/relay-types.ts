@@ -22,6 +22,14 @@ export type RelayOpenResult =
   | { ok: true; port: number }
   | { ok: false; reason: 'no-port' | 'limit' | 'error'; detail: string };
 
+/** Bytes read from each side of a call so far. */
+export interface RelayByteCounts {
+  /** Bytes read from the peer that connected to the listener (forwarded to the target). */
+  bytesIn: number;
+  /** Bytes read from the target (forwarded to the peer). */
+  bytesOut: number;
+}
+
 export interface RelayEndInfo {
   /** Bytes read from the peer that connected to the listener (forwarded to the target). */
   bytesIn: number;
@@ -41,6 +49,8 @@ export interface RelayEvents {
   /** Exactly once per successfully opened relay. */
   onEnded(callId: string, info: RelayEndInfo): void;
   onRefusedConnection(callId: string, from: string): void;
+  /** Bytes were read from one side (`in`: from the peer; `out`: from the target), as they flow. */
+  onBytes?(callId: string, direction: 'in' | 'out', bytes: number): void;
 }
 
 /** The part of a pino logger the relay uses. */

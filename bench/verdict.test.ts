@@ -1,0 +1,19 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ratios, roundsLine, summarize, verdictLine } from './verdict.js';
+
+test('summarize() gives the median, min, max and spread of rounds', () => {
+  assert.deepEqual(summarize([3, 1, 2]), { median: 2, min: 1, max: 3, spreadPct: 100, rounds: 3 });
+  assert.equal(summarize([1, 2, 3, 4]).median, 2.5);
+});
+
+test('verdictLine() says not met when the median misses, whatever the best round did', () => {
+  assert.match(verdictLine('primary (CPU)', 'x', [0.5, 0.6, 0.7, 0.9, 0.95], '>=', 0.8), /median 0\.70 .*: not met$/);
+  assert.match(verdictLine('primary (CPU)', 'x', [0.85, 0.9, 0.81, 0.7, 0.95], '>=', 0.8), /: met$/);
+  assert.match(verdictLine('regression check', 'x', [0.5, 0.5], '<=', 1), /not met \[only 2 rounds/);
+});
+
+test('roundsLine() and ratios() format interleaved series', () => {
+  assert.deepEqual(ratios([2, 4], [1, 2]), [2, 2]);
+  assert.match(roundsLine('a', [1, 2, 3, 4, 5], 'ms'), /^ {2}a: median 3\.00 ms \(min 1\.00, max 5\.00, spread 133 %, 5 rounds\)$/);
+});
