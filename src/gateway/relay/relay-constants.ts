@@ -27,6 +27,9 @@ export const RELAY_SLICE_MAX_BYTES = 64 * 1024;
 /**
  * Time one direction of one call may spend relaying in one event-loop turn before the rest of its
  * read waits for the next turn (issue 18: relaying never delays control processing; target: LOOK_UP
- * and /healthz p99 under 10 ms while a stream is relayed). Talkgate's own choice.
+ * and /healthz p99 under 10 ms while a stream is relayed). Talkgate's own choice: at 1 ms the control
+ * p50 under 20 MB of escape-heavy relay was 2-3 ms, at 0.25 ms 0.8-1.1 ms, with the sanitising
+ * relay still at socat's CPU per MiB on talk-like text (test/relay-control-latency.test.ts,
+ * bench/relay-throughput.ts).
  */
-export const RELAY_TURN_BUDGET_MS = 1;
+export const RELAY_TURN_BUDGET_MS = 0.25;
