@@ -197,6 +197,14 @@ test('admin page during a loopback call: the row within 1 s, end-call refused wi
   assert.ok(Date.now() - connectedAt <= 1_000, 'the connected state shows within 1 s');
   await typeIn('t1', 'hello from alice');
   await waitScreen('t2', /hello from alice/);
+  // Bytes rise in the row while text is typed (inside → outside is "Bytes in").
+  const liveRow = page.locator(`#calls tbody tr[data-call-id="${callId}"]`);
+  const bytesIn = async (): Promise<number> => Number((await liveRow.locator('td').nth(7).textContent()) ?? 'NaN');
+  await waitUntil('bytes in the row', async () => (await bytesIn()) > 0, 2_000, 50);
+  const before = await bytesIn();
+  await typeIn('t1', 'and a second line');
+  await waitScreen('t2', /and a second line/);
+  await waitUntil('bytes rising while alice types', async () => (await bytesIn()) > before, 2_000, 50);
   const shots = mkdtempSync('/tmp/tg-admin-shots-');
   try {
     await page.screenshot({ path: join(shots, 'during-call.png'), fullPage: true });

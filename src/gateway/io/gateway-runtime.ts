@@ -37,7 +37,7 @@ import { GatewaySessions } from '../session/gateway-sessions.js';
 import { callOutcome } from '../session/call-reason.js';
 import { RESOLVE_TIMEOUT_MS } from '../session/session-constants.js';
 import type { AnyRequest, Effect, SessionInput, Side, TalkProtocol } from '../session/session-types.js';
-import type { GatewayStatus } from '../gateway-status.js';
+import type { CallDataPath, GatewayStatus } from '../gateway-status.js';
 import { TransparentIngress, type ForeignSender } from './transparent-ingress.js';
 import type { DataPath, DataPathEvents } from '../modes/data-path.js';
 import { modeWiring } from '../modes/gateway-modes.js';
@@ -183,8 +183,34 @@ export class GatewayRuntime {
     return out;
   }
 
+  /** The core's calls with what only the data path knows: its kind and port, and the live bytes. */
   status(): GatewayStatus {
-    return this.#core.status();
+    const s = this.#core.status();
+    const c = this.#config;
+    const kind = this.#dataPath.kind;
+    return {
+      ...s,
+      calls: s.calls.map((call) => {
+        const bytes = this.#dataPath.bytes?.(call.callId);
+        const port = call.relayPort;
+        const dataPath: CallDataPath | undefined =
+          port === undefined
+            ? undefined
+            : kind === 'relay'
+              ? { kind: 'relay', port }
+              : kind === 'pcp' && c.mode === 'pinhole' && c.middlebox !== undefined
+                ? { kind: 'pcp', server: c.middlebox.pcp, externalPort: port }
+                : { kind: 'hole', port };
+        // The relay counts from the callee's connection (in) and from the caller's (out).
+        const inside = bytes === undefined ? undefined : call.direction === 'outbound' ? bytes.bytesOut : bytes.bytesIn;
+        const outside = bytes === undefined ? undefined : call.direction === 'outbound' ? bytes.bytesIn : bytes.bytesOut;
+        return {
+          ...call,
+          ...(dataPath !== undefined ? { dataPath } : {}),
+          ...(inside !== undefined && outside !== undefined ? { bytesIn: inside, bytesOut: outside } : {}),
+        };
+      }),
+    };
   }
 
   /** The kind of the running data path ("relay", "nft-holes", "pcp", ...). */
@@ -321,7 +347,7 @@ export class GatewayRuntime {
             return Promise.resolve({ code: 'ended' });
           },
         },
-        status: () => ({ ...this.#core.status(), refusals: this.#refusals.list() }),
+        status: () => ({ ...this.status(), refusals: this.#refusals.list() }),
         registry: this.#registry,
       });
     }
