@@ -103,12 +103,12 @@ test('while a relayed call carries 20 MB of escape-heavy content, LOOK_UP and /h
   const pin = (cpu: number): string[] => (availableParallelism() >= 2 ? ['taskset', '-c', String(cpu)] : []);
   if (availableParallelism() >= 2) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const [gwCmd, ...gwArgs] = [...pin(0), process.execPath, join(root, 'bin', 'talkgate.js'), 'gateway', '--config', conf, '--log-level', 'warn'];
-  const gw = spawn(gwCmd as string, gwArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const gw = spawn(gwCmd, gwArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
   let gwLog = '';
   gw.stderr.setEncoding('utf8').on('data', (d: string) => (gwLog = (gwLog + d).slice(-4000)));
   const { escapeHeavyText } = await import('../src/gateway/relay/talk-like-text.js');
   const [moverCmd, ...moverPin] = [...pin(1), process.execPath];
-  const mover = spawn(moverCmd as string, [...moverPin, '-e', MOVER, escapeHeavyText().subarray(0, 64 * 1024).toString('base64'), String(CONTENT_BYTES)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const mover = spawn(moverCmd, [...moverPin, '-e', MOVER, escapeHeavyText().subarray(0, 64 * 1024).toString('base64'), String(CONTENT_BYTES)], { stdio: ['pipe', 'pipe', 'inherit'] });
   let moverOut = '';
   mover.stdout.setEncoding('utf8').on('data', (d: string) => (moverOut += d));
   const daemon = await udp(37518);
