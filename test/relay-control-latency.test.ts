@@ -16,16 +16,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  Answer,
-  decodeNtalkCtlMsg,
-  decodeNtalkCtlResponse,
-  encodeNtalkCtlMsg,
-  encodeNtalkCtlResponse,
-  RequestType,
-  sockAddr,
-  TALK_VERSION,
-} from '../src/protocol/index.js';
+import { decodeNtalkCtlResponse, encodeNtalkCtlMsg, RequestType, sockAddr, TALK_VERSION } from '../src/protocol/index.js';
+import { aliceAnnounce, answerAsOutsideDaemon, loopbackGatewayToml, loopbackPorts } from '../src/gateway/testing/loopback-call.js';
 
 /** What the relayed call carries (issue 18). */
 const CONTENT_BYTES = 20 * 1024 * 1024;
@@ -42,31 +34,9 @@ const MIN_PROBES = 40;
 /** Bound on the whole transfer. */
 const TRANSFER_TIMEOUT_MS = 20_000;
 
-const CONFIG = `mode = "classical"
-[inside]
-address = "127.0.0.1"
-networks = ["127.0.0.1/32"]
-daemon_ports = { ntalk = 36518, otalk = 36517 }
-[outside]
-address = "127.0.0.2"
-hosts = { "rc-out" = "127.0.0.1" }
-dns = false
-daemon_ports = { ntalk = 37518, otalk = 37517 }
-[ports]
-ntalk = 35518
-otalk = 35517
-[relay]
-ports = "44100-44109"
-[directory]
-bob = "bob@rc-out"
-[[policy]]
-action = "allow"
-[limits]
-rate = 1000
-burst = 2000
-[admin]
-listen = "127.0.0.1:39518"
-`;
+const BASE = 35_000;
+const PORTS = loopbackPorts(BASE);
+const CONFIG = loopbackGatewayToml(BASE, '[relay]\nports = "44100-44109"\n[limits]\nrate = 1000\nburst = 2000\n[admin]\nlisten = "127.0.0.1:39518"\n');
 
 async function udp(port = 0, address = '127.0.0.1'): Promise<Socket> {
   const s = createSocket('udp4');
@@ -111,7 +81,7 @@ test('while a relayed call carries 20 MB of escape-heavy content, LOOK_UP and /h
   const mover = spawn(moverCmd, [...moverPin, '-e', MOVER, escapeHeavyText().subarray(0, 64 * 1024).toString('base64'), String(CONTENT_BYTES)], { stdio: ['pipe', 'pipe', 'inherit'] });
   let moverOut = '';
   mover.stdout.setEncoding('utf8').on('data', (d: string) => (moverOut += d));
-  const daemon = await udp(37518);
+  const daemon = await udp(PORTS.outsideDaemon);
   const alice = await udp();
   // An outside host (127.0.0.3 is not in inside.networks): the outside face answers it.
   const prober = await udp(0, '127.0.0.3');
@@ -126,29 +96,13 @@ test('while a relayed call carries 20 MB of escape-heavy content, LOOK_UP and /h
     await waitFor('the mover', () => /port \d+/.test(moverOut), 10_000);
     const alicePort = Number(/port (\d+)/.exec(moverOut)?.[1]);
     // Set the call up: alice announces, the outside daemon answers, bob is sent to the relay.
-    const announced = new Promise<{ address: string; port: number }>((resolve) => {
-      daemon.on('message', (buf, rinfo) => {
-        const m = decodeNtalkCtlMsg(new Uint8Array(buf));
-        daemon.send(encodeNtalkCtlResponse({ version: TALK_VERSION, type: m.type, answer: Answer.SUCCESS, id: 9, addr: sockAddr('0.0.0.0', 0) }), rinfo.port, rinfo.address);
-        if (m.type === RequestType.ANNOUNCE) resolve({ address: m.addr.address, port: m.addr.port });
-      });
-    });
-    const announce = encodeNtalkCtlMsg({
-      version: TALK_VERSION,
-      type: RequestType.ANNOUNCE,
-      id: 0,
-      addr: sockAddr('127.0.0.1', alicePort),
-      ctlAddr: sockAddr('127.0.0.1', alice.address().port),
-      pid: 1,
-      lName: 'alice',
-      rName: 'bob',
-      rTty: '',
-    });
+    const announced = answerAsOutsideDaemon(daemon);
+    const announce = aliceAnnounce(alicePort, alice.address().port);
     // The gateway may still be starting: announce until the daemon hears of the call.
     let where: { address: string; port: number } | undefined;
     void announced.then((w) => (where = w));
     await waitFor('the forwarded ANNOUNCE', () => {
-      if (where === undefined) alice.send(announce, 35518, '127.0.0.1');
+      if (where === undefined) alice.send(announce, PORTS.face, '127.0.0.1');
       return where !== undefined;
     }, 15_000);
     const relay = where as { address: string; port: number };
@@ -166,7 +120,7 @@ test('while a relayed call carries 20 MB of escape-heavy content, LOOK_UP and /h
       sentAt.push(process.hrtime.bigint());
       prober.send(
         encodeNtalkCtlMsg({ version: TALK_VERSION, type: RequestType.LOOK_UP, id: 1, addr: sockAddr('127.0.0.3', 1), ctlAddr: sockAddr('127.0.0.3', prober.address().port), pid: 2, lName: 'carol', rName: 'dave', rTty: '' }),
-        35518,
+        PORTS.face,
         '127.0.0.2',
       );
     };

@@ -11,16 +11,8 @@ import { once } from 'node:events';
 import { Registry } from 'prom-client';
 import { parseGatewayConfig } from '../../config/load-gateway-config.js';
 import { createLogger } from '../../observability/logger.js';
-import {
-  Answer,
-  decodeNtalkCtlMsg,
-  decodeNtalkCtlResponse,
-  encodeNtalkCtlMsg,
-  encodeNtalkCtlResponse,
-  RequestType,
-  sockAddr,
-  TALK_VERSION,
-} from '../../protocol/index.js';
+import { Answer, decodeNtalkCtlResponse } from '../../protocol/index.js';
+import { aliceAnnounce, answerAsOutsideDaemon, loopbackGatewayToml, loopbackPorts } from '../testing/loopback-call.js';
 import { systemClock } from '../../shared/clock.js';
 import type { DataPath, DataPathEvents } from '../modes/data-path.js';
 import type { DataPathOpenResult, DataPathRequest } from '../session/session-types.js';
@@ -61,26 +53,9 @@ class SpliceDataPath implements DataPath {
   }
 }
 
-const CONFIG = `mode = "classical"
-[inside]
-address = "127.0.0.1"
-networks = ["127.0.0.1/32"]
-daemon_ports = { ntalk = 26518, otalk = 26517 }
-[outside]
-address = "127.0.0.2"
-hosts = { "rc-out" = "127.0.0.1" }
-dns = false
-daemon_ports = { ntalk = 27518, otalk = 27517 }
-[ports]
-ntalk = 25518
-otalk = 25517
-[directory]
-bob = "bob@rc-out"
-[[policy]]
-action = "allow"
-[admin]
-listen = "off"
-`;
+const BASE = 25_000;
+const PORTS = loopbackPorts(BASE);
+const CONFIG = loopbackGatewayToml(BASE, '[admin]\nlisten = "off"\n');
 
 async function udp(port = 0, address = '127.0.0.1'): Promise<Socket> {
   const s = createSocket('udp4');
@@ -100,7 +75,7 @@ test('a throwaway data path in one file, registered with one line, carries a cal
     registry: new Registry(),
     dataPath: (_config, ctx) => (path = new SpliceDataPath(ctx.events)), // the registration line
   });
-  const daemon = await udp(27518); // bob's talk daemon, outside (rc-out = 127.0.0.1)
+  const daemon = await udp(PORTS.outsideDaemon); // bob's talk daemon, outside (rc-out = 127.0.0.1)
   const alice = await udp();
   const aliceTcp = net.createServer();
   aliceTcp.listen(0, '127.0.0.1');
@@ -108,30 +83,9 @@ test('a throwaway data path in one file, registered with one line, carries a cal
   try {
     assert.equal(rt.dataPathKind(), 'test-splice');
     // The outside daemon answers the forwarded ANNOUNCE and remembers where bob must connect.
-    const announced = new Promise<{ address: string; port: number }>((resolve) => {
-      daemon.on('message', (buf, rinfo) => {
-        const m = decodeNtalkCtlMsg(new Uint8Array(buf));
-        daemon.send(encodeNtalkCtlResponse({ version: TALK_VERSION, type: m.type, answer: Answer.SUCCESS, id: 7, addr: sockAddr('0.0.0.0', 0) }), rinfo.port, rinfo.address);
-        if (m.type === RequestType.ANNOUNCE) resolve({ address: m.addr.address, port: m.addr.port });
-      });
-    });
+    const announced = answerAsOutsideDaemon(daemon);
     const answered = new Promise<number>((resolve) => alice.on('message', (buf) => resolve(decodeNtalkCtlResponse(new Uint8Array(buf)).answer)));
-    const aliceAddr = aliceTcp.address() as net.AddressInfo;
-    alice.send(
-      encodeNtalkCtlMsg({
-        version: TALK_VERSION,
-        type: RequestType.ANNOUNCE,
-        id: 0,
-        addr: sockAddr('127.0.0.1', aliceAddr.port),
-        ctlAddr: sockAddr('127.0.0.1', alice.address().port),
-        pid: 1,
-        lName: 'alice',
-        rName: 'bob',
-        rTty: '',
-      }),
-      25518,
-      '127.0.0.1',
-    );
+    alice.send(aliceAnnounce((aliceTcp.address() as net.AddressInfo).port, alice.address().port), PORTS.face, '127.0.0.1');
     const where = await announced;
     assert.equal(await answered, Answer.SUCCESS, 'alice is told bob was rung');
     assert.equal(path?.opened.length, 1, 'the call opened its path through the throwaway');
