@@ -16,8 +16,9 @@ import { closeSync, constants as fsConstants, fchownSync, fstatSync, openSync, r
 import type { GatewayConfig } from '../../config/gateway-config.js';
 import { parseGatewayConfig } from '../../config/load-gateway-config.js';
 import { installIntercept, removeIntercept } from '../../firewall/intercept/intercept-installer.js';
-import { bindUdpSocketFd, closeFd, listenTcpSocketFd } from '../../native/fd-datagram-endpoint.js';
+import { bindUdpSocketFd, closeFd, listenTcpSocketFd, NativeSocketError } from '../../native/fd-datagram-endpoint.js';
 import { openTransparentUdpFd, sendFrom } from '../../native/transparent/index.js';
+import { Errno } from '../../native/socket-abi.js';
 import { reopenLogFiles, type Logger } from '../../observability/logger.js';
 import type { Clock } from '../../shared/clock.js';
 import { sanitizeText } from '../../shared/sanitize.js';
@@ -32,6 +33,10 @@ import { FIRST_CHILD_FD, WorkerSupervisor } from '../../privsep/worker-superviso
 import { DEFAULT_WORKER_USER, lookupUser } from '../../privsep/lookup-user.js';
 import { makeWorkerDir, type WorkerDir } from '../../privsep/worker-dir.js';
 
+
+/** A busy port at start is retried this often, this long apart (3 s in all). */
+const PORT_BUSY_RETRIES = 30;
+const PORT_BUSY_RETRY_MS = 100;
 
 const SIDES = ['inside', 'outside'] as const;
 const PROTOCOLS = ['ntalk', 'otalk'] as const;
@@ -119,7 +124,17 @@ export class PrivilegedMonitor {
         await installIntercept(interceptionSpec(o.config, plan));
         m.#intercept = true;
       }
-      await m.#supervisor.start();
+      // A predecessor killed a moment ago may leave a worker that still holds the ports while it
+      // exits (it leaves as soon as it sees its privileged process gone): retry a bound time.
+      for (let tries = 0; ; tries++) {
+        try {
+          await m.#supervisor.start();
+          break;
+        } catch (err: unknown) {
+          if (!(err instanceof NativeSocketError && err.errno === Errno.EADDRINUSE) || tries >= PORT_BUSY_RETRIES) throw err;
+          await new Promise((r) => setTimeout(r, PORT_BUSY_RETRY_MS));
+        }
+      }
       o.logger.info({ worker: m.workerPid, user: m.#user.name }, 'gateway worker serving');
     } catch (err: unknown) {
       await m.stop();
