@@ -45,3 +45,17 @@ export function effectiveCapabilities(): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * A worker's last step before it reads a byte from a peer: drops to `user` (and `group`), enters
+ * its empty working directory, and refuses to go on unless it is no longer root and holds no
+ * capability. Returns who it runs as.
+ */
+export function becomeUnprivilegedWorker(user: string, group: string | undefined, workdir: string): RunningAs | undefined {
+  const as = dropPrivileges(user, group);
+  process.chdir(workdir);
+  if (typeof process.getuid === 'function' && process.getuid() === 0) throw new Error('worker still runs as root');
+  const caps = effectiveCapabilities();
+  if (caps !== undefined && !/^0+$/.test(caps)) throw new Error(`worker still holds capabilities (CapEff ${caps})`);
+  return as;
+}

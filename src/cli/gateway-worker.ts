@@ -13,7 +13,7 @@ import type { ToWorker } from '../gateway/privsep/privsep-messages.js';
 import { createLogger, reopenLogFiles, type LogFormat } from '../observability/logger.js';
 import { systemClock } from '../shared/clock.js';
 import { sanitizeText } from '../shared/sanitize.js';
-import { dropPrivileges, effectiveCapabilities } from './drop-privileges.js';
+import { becomeUnprivilegedWorker } from './drop-privileges.js';
 
 const send = (m: unknown): void => {
   if (process.connected) process.send?.(m);
@@ -72,11 +72,7 @@ async function init(m: Extract<ToWorker, { t: 'init' }>): Promise<void> {
   logger = log;
   // The audit log is opened by the runtime below, as the worker user (the privileged side made the
   // file the worker's). Nothing from a peer has been read yet; from here on, no privilege.
-  const as = dropPrivileges(m.user, m.group);
-  process.chdir(m.workdir);
-  const caps = effectiveCapabilities();
-  if (typeof process.getuid === 'function' && process.getuid() === 0) throw new Error('worker still runs as root');
-  if (caps !== undefined && !/^0+$/.test(caps)) throw new Error(`worker still holds capabilities (CapEff ${caps})`);
+  const as = becomeUnprivilegedWorker(m.user, m.group, m.workdir);
   runtime = await GatewayRuntime.start({
     config,
     clock: systemClock,

@@ -11,7 +11,7 @@ import { RemoteMiddleboxFirewall } from '../pcp/privsep/remote-middlebox-firewal
 import { PrivilegedChannel } from '../privsep/privileged-channel.js';
 import { systemClock } from '../shared/clock.js';
 import { sanitizeText } from '../shared/sanitize.js';
-import { dropPrivileges, effectiveCapabilities } from './drop-privileges.js';
+import { becomeUnprivilegedWorker } from './drop-privileges.js';
 import { serverLog, startMiddleboxAdmin, type MiddleboxWorkerInit } from './middlebox-command.js';
 
 const send = (m: unknown): void => {
@@ -43,11 +43,7 @@ process.on('message', (m: { t: string }) => {
 async function init(m: MiddleboxWorkerInit): Promise<void> {
   const settings = parseMiddleboxConfig(m.configText);
   const logger = createLogger({ name: 'talkgate-middlebox', format: m.logFormat as LogFormat, level: m.logLevel });
-  const as = dropPrivileges(m.user);
-  process.chdir(m.workdir);
-  const caps = effectiveCapabilities();
-  if (typeof process.getuid === 'function' && process.getuid() === 0) throw new Error('worker still runs as root');
-  if (caps !== undefined && !/^0+$/.test(caps)) throw new Error(`worker still holds capabilities (CapEff ${caps})`);
+  const as = becomeUnprivilegedWorker(m.user, undefined, m.workdir);
   server = new PcpServer({ ...settings, firewall: new RemoteMiddleboxFirewall(channel), fd: m.fd, clock: systemClock, log: serverLog(logger) });
   await server.start();
   await startMiddleboxAdmin(settings, server, logger);

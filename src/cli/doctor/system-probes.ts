@@ -3,6 +3,7 @@
  * (a check-only transaction on a throwaway table: the kernel validates it, nothing is installed).
  * Synchronous, each call bounded in time.
  */
+import { effectiveCapabilities } from '../drop-privileges.js';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { delimiter, join } from 'node:path';
@@ -95,8 +96,8 @@ export function systemPrerequisiteProbes(options: SystemProbeOptions = {}): Prer
       return v === undefined ? undefined : v !== '0';
     },
     effectiveCapabilities(): bigint | undefined {
-      const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readProc('/proc/self/status') ?? '');
-      return m?.[1] !== undefined ? BigInt(`0x${m[1]}`) : undefined;
+      const hex = effectiveCapabilities();
+      return hex !== undefined ? BigInt(`0x${hex}`) : undefined;
     },
     unprivilegedPortStart(): number {
       const n = Number(readProc('/proc/sys/net/ipv4/ip_unprivileged_port_start')?.trim());
