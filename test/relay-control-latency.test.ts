@@ -22,11 +22,10 @@ import { aliceAnnounce, answerAsOutsideDaemon, loopbackGatewayToml, loopbackPort
 /** What the relayed call carries (issue 18). */
 const CONTENT_BYTES = 20 * 1024 * 1024;
 /**
- * Issue 18 asks p99 under 10 ms. On this project's 2-core machines the p99 is 8-25 ms (scheduling of
- * three busy processes on two CPUs), so the test asserts what holds, the p50 ("within a few
- * milliseconds"; it was 59 ms before the relay sliced its work), and prints the p99 against 10 ms.
+ * Issue 18: p99 under 10 ms. The relay runs on its own thread at a lower priority
+ * (relay-data-path.ts), so the sanitiser's CPU never stands between a control datagram and its
+ * answer; before that, the p99 was 8-36 ms on this project's 2-core machines.
  */
-const P50_BOUND_MS = 5;
 const P99_TARGET_MS = 10;
 /** Probes are sent this often while the content flows; at least MIN_PROBES of each are needed. */
 const PROBE_EVERY_MS = 2;
@@ -63,7 +62,7 @@ process.stdin.setEncoding('utf8').on('data', (line) => {
 });
 `;
 
-test('while a relayed call carries 20 MB of escape-heavy content, LOOK_UP and /healthz stay within a few ms (p50; p99 printed)', { timeout: 120_000 }, async () => {
+test('while a relayed call carries 20 MB of escape-heavy content, LOOK_UP and /healthz have p99 under 10 ms', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tg-lag-'));
   const conf = join(dir, 'gw.toml');
   writeFileSync(conf, CONFIG);
@@ -160,10 +159,8 @@ test('while a relayed call carries 20 MB of escape-heavy content, LOOK_UP and /h
     process.stdout.write(
       `# ${/done (\d+)/.exec(moverOut)?.[1] ?? '?'} bytes relayed; LOOK_UP p50 ${q(lookupTimes, 0.5)} p90 ${q(lookupTimes, 0.9)} p99 ${lp.toFixed(2)} ms over ${lookupTimes.length}, /healthz p50 ${q(healthTimes, 0.5)} p90 ${q(healthTimes, 0.9)} p99 ${hp.toFixed(2)} ms over ${healthTimes.length}\n`,
     );
-    process.stdout.write(`# issue 18 target p99 < ${P99_TARGET_MS} ms: LOOK_UP ${lp < P99_TARGET_MS ? 'met' : 'not met'}, /healthz ${hp < P99_TARGET_MS ? 'met' : 'not met'}\n`);
-    const p50 = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] ?? NaN;
-    assert.ok(p50(lookupTimes) < P50_BOUND_MS, `LOOK_UP p50 ${p50(lookupTimes).toFixed(2)} ms`);
-    assert.ok(p50(healthTimes) < P50_BOUND_MS, `/healthz p50 ${p50(healthTimes).toFixed(2)} ms`);
+    assert.ok(lp < P99_TARGET_MS, `LOOK_UP p99 ${lp.toFixed(2)} ms`);
+    assert.ok(hp < P99_TARGET_MS, `/healthz p99 ${hp.toFixed(2)} ms`);
   } finally {
     mover.kill();
     gw.kill('SIGTERM');

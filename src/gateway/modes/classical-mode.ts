@@ -11,7 +11,6 @@ export function relayDataPath(config: GatewayConfig, ctx: DataPathContext): Rela
     idleTimeoutMs: config.relay.idleTimeoutMs,
     maxDurationMs: config.relay.maxDurationMs,
     sanitize: config.relay.sanitize,
-    clock: ctx.clock,
     logger: ctx.relayLogger,
     events: ctx.events,
   });

@@ -33,3 +33,17 @@ export const RELAY_SLICE_MAX_BYTES = 64 * 1024;
  * bench/relay-throughput.ts).
  */
 export const RELAY_TURN_BUDGET_MS = 0.25;
+
+/**
+ * How often the relay thread reports the bytes each call moved to the control thread (live counts
+ * on the admin page and in metrics; a call's final counts come with its end). Talkgate's own choice:
+ * one message per active call a tenth of a second, whatever the rate.
+ */
+export const RELAY_BYTES_REPORT_MS = 100;
+/** Longest wait for the relay thread to start, or to close every relay at stop. Talkgate's own choice. */
+export const RELAY_THREAD_WAIT_MS = 5_000;
+/**
+ * Nice value of the relay thread (a thread's own on Linux): bulk bytes yield the CPU to the control
+ * thread, whose work is small and latency-bound (issue 18). Talkgate's own choice.
+ */
+export const RELAY_THREAD_NICE = 10;
