@@ -4,6 +4,7 @@
  * Then the process proves it: CapEff in /proc/self/status must be zero.
  */
 import { readFileSync } from 'node:fs';
+import { TalkError } from '../shared/talk-error.js';
 
 /** Debian's nobody/nogroup; the group falls back to "nobody" where there is no "nogroup". */
 export const DEFAULT_UNPRIVILEGED_USER = 'nobody';
@@ -54,8 +55,8 @@ export function effectiveCapabilities(): string | undefined {
 export function becomeUnprivilegedWorker(user: string, group: string | undefined, workdir: string): RunningAs | undefined {
   const as = dropPrivileges(user, group);
   process.chdir(workdir);
-  if (typeof process.getuid === 'function' && process.getuid() === 0) throw new Error('worker still runs as root');
+  if (typeof process.getuid === 'function' && process.getuid() === 0) throw new TalkError('PRIVSEP_DROP', 'worker still runs as root');
   const caps = effectiveCapabilities();
-  if (caps !== undefined && !/^0+$/.test(caps)) throw new Error(`worker still holds capabilities (CapEff ${caps})`);
+  if (caps !== undefined && !/^0+$/.test(caps)) throw new TalkError('PRIVSEP_DROP', `worker still holds capabilities (CapEff ${caps})`);
   return as;
 }

@@ -22,6 +22,7 @@ import { PrivilegedMonitor } from '../gateway/privsep/privileged-monitor.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { Logger } from '../observability/logger.js';
 import { DEFAULT_UNPRIVILEGED_USER, dropPrivileges, type RunningAs } from './drop-privileges.js';
+import { describeError } from '../shared/talk-error.js';
 
 interface GatewayOptions {
   config?: string;
@@ -97,7 +98,7 @@ async function runSeparated(path: string, config: GatewayConfig, opts: GatewayOp
       workerEntry: fileURLToPath(new URL('./gateway-worker.js', import.meta.url)),
     });
   } catch (err: unknown) {
-    process.stderr.write(`talkgate gateway: cannot start: ${(err as Error).message}\n`);
+    process.stderr.write(`talkgate gateway: cannot start: ${sanitizeText(describeError(err))}\n`);
     return 1;
   }
   logger.info({ config: path, privileged: process.pid, worker: monitor.workerPid, faces: monitor.faces() }, 'gateway running (privilege separated)');
@@ -124,7 +125,7 @@ async function runInProcess(path: string, config: GatewayConfig, logger: Logger)
   try {
     rt = await GatewayRuntime.start({ config, clock: systemClock, logger });
   } catch (err: unknown) {
-    process.stderr.write(`talkgate gateway: cannot start: ${(err as Error).message}\n`);
+    process.stderr.write(`talkgate gateway: cannot start: ${sanitizeText(describeError(err))}\n`);
     return 1;
   }
   let runningAs: RunningAs | undefined;
@@ -132,7 +133,7 @@ async function runInProcess(path: string, config: GatewayConfig, logger: Logger)
     // As root without privilege separation only the classical mode can shed its privileges.
     if (config.mode === 'classical') runningAs = dropPrivileges(config.privileges?.user ?? DEFAULT_UNPRIVILEGED_USER, config.privileges?.group);
   } catch (err: unknown) {
-    process.stderr.write(`talkgate gateway: cannot drop privileges: ${(err as Error).message}\n`);
+    process.stderr.write(`talkgate gateway: cannot drop privileges: ${sanitizeText(describeError(err))}\n`);
     await rt.stop();
     return 1;
   }

@@ -14,6 +14,7 @@ import { createLogger, reopenLogFiles, type LogFormat } from '../observability/l
 import { systemClock } from '../shared/clock.js';
 import { sanitizeText } from '../shared/sanitize.js';
 import { becomeUnprivilegedWorker } from './drop-privileges.js';
+import { TalkError } from '../shared/talk-error.js';
 
 const send = (m: unknown): void => {
   if (process.connected) process.send?.(m);
@@ -66,7 +67,7 @@ let logger: ReturnType<typeof createLogger> | undefined;
 
 async function init(m: Extract<ToWorker, { t: 'init' }>): Promise<void> {
   const parsed = parseGatewayConfig(m.configText, m.configPath);
-  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+  if (!parsed.ok) throw new TalkError('CONFIG_INVALID', parsed.errors.join('; '));
   const config = parsed.config;
   const log = createLogger({ name: 'talkgate-gateway', format: m.logFormat as LogFormat, level: m.logLevel, ...(m.logFile !== undefined ? { file: m.logFile } : {}) });
   logger = log;

@@ -12,7 +12,7 @@ import { bindUdpSocketFd, closeFd } from '../native/fd-datagram-endpoint.js';
 import { createLogger, type LogFormat, type Logger } from '../observability/logger.js';
 import { parseMiddleboxConfig, type MiddleboxSettings } from '../pcp/middlebox-config.js';
 import { LocalMiddleboxFirewall } from '../pcp/middlebox-firewall.js';
-import { PcpServer } from '../pcp/pcp-server.js';
+import { PcpServer, type PcpServerLog } from '../pcp/pcp-server.js';
 import { MiddleboxPrivilegedService } from '../pcp/privsep/middlebox-privileged-service.js';
 import { DEFAULT_WORKER_USER, lookupUser } from '../privsep/lookup-user.js';
 import { makeWorkerDir } from '../privsep/worker-dir.js';
@@ -23,6 +23,7 @@ import { Registry } from 'prom-client';
 import { systemClock } from '../shared/clock.js';
 import { checkOption, logFormatOption, logLevelOption } from './common-options.js';
 import { sanitizeText } from '../shared/sanitize.js';
+import { describeError } from '../shared/talk-error.js';
 
 interface MiddleboxOptions {
   config: string;
@@ -61,11 +62,14 @@ export function command(): Command {
 }
 
 /** PcpServer's text log lines, as structured lines (sanitised: they name peers' addresses and descriptions). */
-export function serverLog(logger: Logger): (line: string) => void {
-  return (line) => {
-    const text = sanitizeText(line);
-    if (/fail|error|dropped/i.test(text)) logger.warn({}, text);
-    else logger.info({}, text);
+/** The PCP server's lines into the logger, every text field sanitised (reasons may quote peer fields). */
+export function serverLog(logger: Logger): PcpServerLog {
+  const one = (v: unknown): unknown => (typeof v === 'string' ? sanitizeText(v) : v);
+  const clean = (fields: object): object =>
+    Object.fromEntries(Object.entries(fields).map(([k, v]: [string, unknown]) => [k, Array.isArray(v) ? v.map(one) : one(v)]));
+  return {
+    info: (fields, msg) => logger.info(clean(fields), sanitizeText(msg)),
+    warn: (fields, msg) => logger.warn(clean(fields), sanitizeText(msg)),
   };
 }
 
@@ -76,7 +80,7 @@ async function runMiddlebox(opts: MiddleboxOptions): Promise<number> {
     text = readFileSync(opts.config, 'utf8');
     settings = parseMiddleboxConfig(text);
   } catch (e) {
-    process.stderr.write(`talkgate middlebox: ${opts.config}: ${sanitizeText((e as Error).message)}\n`);
+    process.stderr.write(`talkgate middlebox: ${opts.config}: ${sanitizeText(describeError(e))}\n`);
     return 1;
   }
   if (opts.check === true) {
@@ -94,7 +98,7 @@ async function runMiddlebox(opts: MiddleboxOptions): Promise<number> {
   try {
     await server.start();
   } catch (e) {
-    process.stderr.write(`talkgate middlebox: ${sanitizeText((e as Error).message)}\n`);
+    process.stderr.write(`talkgate middlebox: ${sanitizeText(describeError(e))}\n`);
     await server.stop().catch(() => undefined);
     return 1;
   }
@@ -138,7 +142,7 @@ async function runSeparated(opts: MiddleboxOptions, text: string, settings: Midd
     lookupUser(DEFAULT_WORKER_USER);
     user = DEFAULT_WORKER_USER;
   } catch (e) {
-    process.stderr.write(`talkgate middlebox: ${(e as Error).message}\n`);
+    process.stderr.write(`talkgate middlebox: ${sanitizeText(describeError(e))}\n`);
     return 1;
   }
   const dir = makeWorkerDir('talkgate-middlebox');
@@ -177,7 +181,7 @@ async function runSeparated(opts: MiddleboxOptions, text: string, settings: Midd
   try {
     await supervisor.start();
   } catch (e) {
-    process.stderr.write(`talkgate middlebox: cannot start: ${sanitizeText((e as Error).message)}\n`);
+    process.stderr.write(`talkgate middlebox: cannot start: ${sanitizeText(describeError(e))}\n`);
     await supervisor.stop();
     await firewall.removeTable();
     dir.remove();

@@ -11,6 +11,8 @@ import { formatDiagnostic } from '../config/config-diagnostic.js';
 import { DEFAULT_MAX_INVITATIONS, DEFAULT_MAX_INVITATIONS_PER_SOURCE, DEFAULT_RATE_PER_SECOND } from '../daemon/daemon-limits.js';
 import { runTalkd, systemdListenFds } from '../daemon/run-talkd.js';
 import { DEFAULT_DEV_DIR, DEFAULT_UTMP_PATH } from '../daemon/utmp.js';
+import { sanitizeText } from '../shared/sanitize.js';
+import { describeError, errorCode } from '../shared/talk-error.js';
 
 interface RawOptions {
   port: number;
@@ -114,8 +116,8 @@ export function command(): Command {
         });
         process.exitCode = 0;
       } catch (err: unknown) {
-        logger.fatal({ err: err instanceof Error ? err.message : String(err) }, 'talkd failed');
-        process.stderr.write(`talkgate talkd: ${err instanceof Error ? err.message : String(err)}\n`);
+        logger.fatal({ code: errorCode(err), err: sanitizeText(err instanceof Error ? err.message : String(err)) }, 'talkd failed');
+        process.stderr.write(`talkgate talkd: ${sanitizeText(describeError(err))}\n`);
         process.exitCode = 1;
       }
     });

@@ -17,6 +17,7 @@ import type { TalkFlavour } from './process-request.js';
 import { TalkdService } from './talkd.js';
 import { writeToTty } from './tty-writer.js';
 import { lookUpUser, UtmpView } from './utmp.js';
+import { TalkError } from '../shared/talk-error.js';
 
 /** sd_listen_fds(3): the first passed file descriptor. */
 export const SD_LISTEN_FDS_START = 3;
@@ -73,14 +74,14 @@ async function openEndpoints(options: TalkdOptions): Promise<Array<{ endpoint: D
     fds = [0];
   } else {
     const listen = systemdListenFds(process.env, process.pid);
-    if (listen === undefined) throw new Error('Socket activation requested but LISTEN_FDS/LISTEN_PID are not for this process');
+    if (listen === undefined) throw new TalkError('SOCKET_ACTIVATION', 'Socket activation requested but LISTEN_FDS/LISTEN_PID are not for this process');
     delete process.env['LISTEN_FDS'];
     delete process.env['LISTEN_PID'];
     delete process.env['LISTEN_FDNAMES'];
     fds = listen;
   }
   return fds.map((fd) => {
-    if (!native.isInetDatagramSocket(fd)) throw new Error(`fd ${fd} is not an IPv4 UDP socket`);
+    if (!native.isInetDatagramSocket(fd)) throw new TalkError('SOCKET_ACTIVATION', `fd ${fd} is not an IPv4 UDP socket`);
     const { port } = native.socketLocalAddress(fd);
     return { endpoint: new native.FdDatagramEndpoint(fd), flavour: flavourOfPort(port, options) };
   });
@@ -100,7 +101,7 @@ export function dropPrivileges(user: string, group: string, logger: Logger): voi
 export async function runTalkd(options: TalkdOptions): Promise<void> {
   const logger = options.logger;
   const endpoints = await openEndpoints(options);
-  if (endpoints.length === 0) throw new Error('Nothing to serve: both ntalk and otalk are disabled');
+  if (endpoints.length === 0) throw new TalkError('NOTHING_TO_SERVE', 'Nothing to serve: both ntalk and otalk are disabled');
   try {
     dropPrivileges(options.user, options.group, logger);
   } catch (err: unknown) {

@@ -8,6 +8,7 @@
  * Numbers from <libnetfilter_conntrack/libnetfilter_conntrack.h> (1.0.x, stable ABI).
  */
 import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
+import { TalkError } from '../shared/talk-error.js';
 
 /** Debian libnetfilter-conntrack3 (a dependency of the conntrack package). */
 export const LIBNETFILTER_CONNTRACK_SONAME = 'libnetfilter_conntrack.so.3';
@@ -65,8 +66,11 @@ export interface Libconntrack {
   close(): void;
 }
 
-export class LibconntrackUnavailableError extends Error {
+export class LibconntrackUnavailableError extends TalkError {
   override readonly name = 'LibconntrackUnavailableError';
+  constructor(message: string) {
+    super('CONNTRACK_UNAVAILABLE', message);
+  }
 }
 
 interface Fns {

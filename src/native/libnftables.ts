@@ -13,6 +13,7 @@
  * - Calls are synchronous on the calling thread: two commands never interleave on the context.
  */
 import koffi, { type LibraryHandle } from 'koffi';
+import { TalkError } from '../shared/talk-error.js';
 
 /** Debian libnftables1 (a dependency of the nftables package). */
 export const LIBNFTABLES_SONAME = 'libnftables.so.1';
@@ -39,8 +40,11 @@ export interface Libnftables {
 }
 
 /** libnftables cannot be loaded (library missing, wrong architecture, no context). */
-export class LibnftablesUnavailableError extends Error {
+export class LibnftablesUnavailableError extends TalkError {
   override readonly name = 'LibnftablesUnavailableError';
+  constructor(message: string) {
+    super('NFTABLES_UNAVAILABLE', message);
+  }
 }
 
 interface Fns {

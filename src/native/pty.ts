@@ -3,6 +3,7 @@
  * talk daemon can write its announcement to. Returns the master fd and the slave's /dev path.
  */
 import koffi from 'koffi';
+import { TalkError } from '../shared/talk-error.js';
 
 const O_RDWR = 0o2;
 const O_NOCTTY = 0o400;
@@ -20,9 +21,9 @@ export function openPty(): Pty {
   const unlockpt = lib.func('int unlockpt(int fd)');
   const ptsname = lib.func('const char *ptsname(int fd)');
   const fd = posixOpenpt(O_RDWR | O_NOCTTY) as number;
-  if (fd < 0) throw new Error(`posix_openpt failed: errno ${koffi.errno()}`);
-  if ((grantpt(fd) as number) !== 0 || (unlockpt(fd) as number) !== 0) throw new Error(`grantpt/unlockpt failed: errno ${koffi.errno()}`);
+  if (fd < 0) throw new TalkError('PTY_OPEN', `posix_openpt failed: errno ${koffi.errno()}`);
+  if ((grantpt(fd) as number) !== 0 || (unlockpt(fd) as number) !== 0) throw new TalkError('PTY_OPEN', `grantpt/unlockpt failed: errno ${koffi.errno()}`);
   const path = ptsname(fd) as string | null;
-  if (path === null) throw new Error('ptsname failed');
+  if (path === null) throw new TalkError('PTY_OPEN', 'ptsname failed');
   return { masterFd: fd, slavePath: path };
 }

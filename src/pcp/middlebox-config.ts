@@ -10,6 +10,7 @@ import { MIDDLEBOX_DEFAULTS, type MiddleboxConfig } from './middlebox-core.js';
 import { PCP_SERVER_PORT } from './pcp-constants.js';
 import type { NftTableSpec } from '../firewall/nft-ruleset.js';
 import { portRangeSchema } from '../config/gateway-config.js';
+import { TalkError } from '../shared/talk-error.js';
 
 const ipv4 = z.string().refine(isIpv4, 'an IPv4 address');
 const cidr = z.string().refine((s) => {
@@ -67,7 +68,7 @@ export interface MiddleboxSettings {
 export function parseMiddleboxConfig(text: string): MiddleboxSettings {
   const raw = parse(text);
   const r = MiddleboxFileSchema.safeParse(raw);
-  if (!r.success) throw new Error(`invalid middlebox config: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw new TalkError('CONFIG_INVALID', `invalid middlebox config: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const c = r.data;
   return {
     listenAddress: c.inside.address,

@@ -159,3 +159,23 @@ test('refusals are answered at once (no firewall transaction, no port scan)', ()
   }
   assert.ok(performance.now() - t0 < 500, 'refusing 200 requests takes well under a second');
 });
+
+test('the log entry of a MAP names the mapping it created, renewed or deleted, and the result code', () => {
+  const core = new MiddleboxCore(cfg, new ManualClock());
+  const entry = (bytes: Uint8Array) => {
+    const a = core.handlePcp(bytes, '10.0.0.2');
+    if (a.kind === 'transact') a.commit(0);
+    return a.log;
+  };
+  const created = entry(mapReq({}));
+  assert.match(created.mappingId ?? '', /^map-\d+$/);
+  assert.equal(created.result, PcpResult.SUCCESS);
+  assert.equal(created.msg, 'MAP: created');
+  const id = core.mappings()[0]?.id;
+  assert.equal(created.mappingId, id);
+  assert.equal(entry(mapReq({})).mappingId, id, 'renewed');
+  const refused = entry(mapReq({ nonce: N2 }));
+  assert.equal(refused.result, PcpResult.NOT_AUTHORIZED);
+  assert.equal(refused.mappingId, undefined, 'a refusal names no mapping');
+  assert.equal(entry(mapReq({ lifetime: 0 })).mappingId, id, 'deleted');
+});

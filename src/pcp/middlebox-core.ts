@@ -81,6 +81,20 @@ export interface MapOutcome {
   readonly lifetime: number;
   readonly externalPort: number;
   readonly reason: string;
+  /** The mapping the request created, renewed or deleted. */
+  readonly mappingId?: string;
+}
+
+/** What one request's log line says: a message, and the mapping and result code as fields. */
+export interface PcpLogEntry {
+  readonly msg: string;
+  readonly mappingId?: string;
+  /** PCP (RFC 6887 §7.4) or NAT-PMP (RFC 6886 §3.5) result code. */
+  readonly result?: number;
+}
+
+function mapLog(prefix: string, o: MapOutcome): PcpLogEntry {
+  return { msg: `${prefix}: ${o.reason}`, result: o.result, ...(o.mappingId !== undefined ? { mappingId: o.mappingId } : {}) };
 }
 
 export type FirewallOp =
@@ -203,11 +217,11 @@ export class MiddleboxCore {
     this.#byInternal.set(`${m.subject}/${m.protocol}/${m.internalPort}`, m.id);
   }
 
-  #outcome(result: PcpResultCode, reason: string, externalPort = 0, lifetime?: number): MapOutcome {
+  #outcome(result: PcpResultCode, reason: string, externalPort = 0, lifetime?: number, mappingId?: string): MapOutcome {
     const lt =
       lifetime ??
       (result === PcpResult.NETWORK_FAILURE || result === PcpResult.NO_RESOURCES || result === PcpResult.USER_EX_QUOTA ? PCP_SHORT_ERROR_LIFETIME_S : PCP_LONG_ERROR_LIFETIME_S);
-    return { result, lifetime: lt, externalPort, reason };
+    return { result, lifetime: lt, externalPort, reason, ...(mappingId !== undefined ? { mappingId } : {}) };
   }
 
   #done(result: PcpResultCode, reason: string, externalPort = 0, lifetime?: number): Action<MapOutcome> {
@@ -277,7 +291,7 @@ export class MiddleboxCore {
         ops: [{ kind: 'close', hole: existing.hole }],
         commit: () => {
           this.#remove(existing);
-          return this.#outcome(PcpResult.SUCCESS, `deleted ${existing.id}`, existing.externalPort, 0);
+          return this.#outcome(PcpResult.SUCCESS, 'deleted', existing.externalPort, 0, existing.id);
         },
         fail: (f) => this.#outcome(PcpResult.NETWORK_FAILURE, `nft: ${f}`),
       };
@@ -296,7 +310,7 @@ export class MiddleboxCore {
         commit: () => {
           this.#remove(existing);
           this.#insert(renewed);
-          return this.#outcome(PcpResult.SUCCESS, `renewed ${existing.id}`, existing.externalPort, lifetime);
+          return this.#outcome(PcpResult.SUCCESS, 'renewed', existing.externalPort, lifetime, existing.id);
         },
         fail: (f) => this.#outcome(PcpResult.NETWORK_FAILURE, `nft: ${f}`),
       };
@@ -336,7 +350,7 @@ export class MiddleboxCore {
       ops: [{ kind: 'open', hole }],
       commit: () => {
         this.#insert(m);
-        return this.#outcome(PcpResult.SUCCESS, `created ${id}`, externalPort, lifetime);
+        return this.#outcome(PcpResult.SUCCESS, 'created', externalPort, lifetime, id);
       },
       fail: (f) =>
         f === 'exists'
@@ -346,10 +360,10 @@ export class MiddleboxCore {
   }
 
   /** Handles one PCP datagram (version octet 2 or unknown ≠ 0). `null` = silently dropped. */
-  handlePcp(bytes: Uint8Array, source: string): Action<Uint8Array | null> & { readonly log: string } {
+  handlePcp(bytes: Uint8Array, source: string): Action<Uint8Array | null> & { readonly log: PcpLogEntry } {
     const d = decodePcpRequest(bytes);
     const epoch = (): number => this.epoch();
-    if (d.kind === 'silent') return { kind: 'done', value: null, log: `drop: ${d.reason}` };
+    if (d.kind === 'silent') return { kind: 'done', value: null, log: { msg: `drop: ${d.reason}` } };
     if (d.kind === 'error') {
       const lifetime = PCP_LONG_ERROR_LIFETIME_S;
       const bodyLen = d.opcode === PcpOpcode.MAP ? PCP_MAP_BODY_SIZE : d.opcode === PcpOpcode.PEER ? PCP_PEER_BODY_SIZE : 0;
@@ -370,7 +384,7 @@ export class MiddleboxCore {
         ...(body !== undefined ? { body } : {}),
         options: NO_OPTIONS,
       });
-      return { kind: 'done', value, log: `error ${d.result}: ${d.reason}` };
+      return { kind: 'done', value, log: { msg: `error ${d.result}: ${d.reason}` } };
     }
     const req = d.request;
     const reply = (result: PcpResultCode, lifetime: number, externalPort?: number): Uint8Array => {
@@ -385,11 +399,11 @@ export class MiddleboxCore {
       return encodePcpResponse({ version: PCP_VERSION, opcode: req.opcode, result, lifetime, epoch: epoch(), body, options: opts });
     };
     if (req.clientAddress !== source) {
-      return { kind: 'done', value: reply(PcpResult.ADDRESS_MISMATCH, PCP_LONG_ERROR_LIFETIME_S), log: `ADDRESS_MISMATCH: client field ${req.clientAddress}` };
+      return { kind: 'done', value: reply(PcpResult.ADDRESS_MISMATCH, PCP_LONG_ERROR_LIFETIME_S), log: { msg: `ADDRESS_MISMATCH: client field ${req.clientAddress}` } };
     }
-    if (req.opcode === PcpOpcode.ANNOUNCE) return { kind: 'done', value: reply(PcpResult.SUCCESS, 0), log: 'announce' };
+    if (req.opcode === PcpOpcode.ANNOUNCE) return { kind: 'done', value: reply(PcpResult.SUCCESS, 0), log: { msg: 'announce' } };
     if (req.opcode === PcpOpcode.PEER) {
-      return { kind: 'done', value: reply(PcpResult.UNSUPP_OPCODE, PCP_LONG_ERROR_LIFETIME_S), log: 'PEER not supported' };
+      return { kind: 'done', value: reply(PcpResult.UNSUPP_OPCODE, PCP_LONG_ERROR_LIFETIME_S), log: { msg: 'PEER not supported' } };
     }
     // FILTER: prefix 0 clears; otherwise one IPv4 /32 peer (our sets hold one peer per mapping).
     let peer: string | null = null;
@@ -399,7 +413,7 @@ export class MiddleboxCore {
       const peers = new Set(live.map((f) => f.remoteAddress));
       const f = live[0];
       if (f === undefined || peers.size > 1 || f.prefixLength !== 128 || !isIpv4(f.remoteAddress) || live.some((x) => x.remotePort !== 0)) {
-        return { kind: 'done', value: reply(PcpResult.EXCESSIVE_REMOTE_PEERS, PCP_LONG_ERROR_LIFETIME_S), log: 'FILTER not installable (one IPv4 /32 peer, port 0)' };
+        return { kind: 'done', value: reply(PcpResult.EXCESSIVE_REMOTE_PEERS, PCP_LONG_ERROR_LIFETIME_S), log: { msg: 'FILTER not installable (one IPv4 /32 peer, port 0)' } };
       }
       peer = f.remoteAddress;
     }
@@ -418,14 +432,14 @@ export class MiddleboxCore {
       natpmp: false,
     });
     const toBytes = (o: MapOutcome): Uint8Array => reply(o.result, o.lifetime, o.result === PcpResult.SUCCESS ? o.externalPort : undefined);
-    if (action.kind === 'done') return { kind: 'done', value: toBytes(action.value), log: `MAP ${action.value.result}: ${action.value.reason}` };
-    let log = 'MAP transact';
+    if (action.kind === 'done') return { kind: 'done', value: toBytes(action.value), log: mapLog('MAP', action.value) };
+    let log: PcpLogEntry = { msg: 'MAP transact' };
     return {
       kind: 'transact',
       ops: action.ops,
       commit: (now) => {
         const o = action.commit(now);
-        log = `MAP ${o.result}: ${o.reason}`;
+        log = mapLog('MAP', o);
         return toBytes(o);
       },
       fail: (f, now) => toBytes(action.fail(f, now)),
@@ -436,14 +450,14 @@ export class MiddleboxCore {
   }
 
   /** Handles one NAT-PMP (version 0) datagram. */
-  handleNatpmp(bytes: Uint8Array, source: string): Action<Uint8Array | null> & { readonly log: string } {
+  handleNatpmp(bytes: Uint8Array, source: string): Action<Uint8Array | null> & { readonly log: PcpLogEntry } {
     const d = decodeNatpmpRequest(bytes);
     const epoch = this.epoch();
-    if (d.kind === 'silent') return { kind: 'done', value: null, log: `drop: ${d.reason}` };
-    if (d.kind === 'error') return { kind: 'done', value: encodeNatpmpResponse({ op: d.op, result: d.result, epoch, headerOnly: true }), log: `natpmp error ${d.result}` };
+    if (d.kind === 'silent') return { kind: 'done', value: null, log: { msg: `drop: ${d.reason}` } };
+    if (d.kind === 'error') return { kind: 'done', value: encodeNatpmpResponse({ op: d.op, result: d.result, epoch, headerOnly: true }), log: { msg: `natpmp error ${d.result}` } };
     const req = d.request;
     if (req.op === NatpmpOpcode.ADDRESS) {
-      return { kind: 'done', value: encodeNatpmpResponse({ op: req.op, result: NatpmpResult.SUCCESS, epoch, address: this.#config.externalAddress }), log: 'natpmp address' };
+      return { kind: 'done', value: encodeNatpmpResponse({ op: req.op, result: NatpmpResult.SUCCESS, epoch, address: this.#config.externalAddress }), log: { msg: 'natpmp address' } };
     }
     const protocol = req.op === NatpmpOpcode.MAP_TCP ? IPPROTO_TCP : IPPROTO_UDP;
     const reply = (o: MapOutcome): Uint8Array =>
@@ -466,7 +480,7 @@ export class MiddleboxCore {
           return reply({ result: PcpResult.SUCCESS, lifetime: 0, externalPort: 0, reason: 'all deleted' });
         },
         fail: (f) => reply(this.#outcome(PcpResult.NETWORK_FAILURE, `nft: ${f}`)),
-        log: `natpmp delete all (${mine.length})`,
+        log: { msg: `natpmp delete all (${mine.length})` },
       };
     }
     const action = this.map({
@@ -484,7 +498,7 @@ export class MiddleboxCore {
     if (action.kind === 'done') {
       // RFC 6886 §3.4: a delete answers with external port 0 and lifetime 0.
       const o = action.value;
-      return { kind: 'done', value: reply(req.lifetime === 0 && o.result === PcpResult.SUCCESS ? { ...o, externalPort: 0, lifetime: 0 } : o), log: `natpmp map ${o.result}: ${o.reason}` };
+      return { kind: 'done', value: reply(req.lifetime === 0 && o.result === PcpResult.SUCCESS ? { ...o, externalPort: 0, lifetime: 0 } : o), log: mapLog('natpmp map', o) };
     }
     return {
       kind: 'transact',
@@ -494,7 +508,7 @@ export class MiddleboxCore {
         return reply(req.lifetime === 0 ? { ...o, externalPort: 0, lifetime: 0 } : o);
       },
       fail: (f, now) => reply(action.fail(f, now)),
-      log: 'natpmp map',
+      log: { msg: 'natpmp map' },
     };
   }
 

@@ -9,6 +9,7 @@ import { renderCloseHole, renderOpenHole } from '../firewall/nft-hole.js';
 import { nftExistingNames, renderRemoveTable, renderReplaceTable, type NftBatch, type NftCommand, type NftTableSpec } from '../firewall/nft-ruleset.js';
 import type { NftBackend, NftResult } from '../firewall/nft-runner.js';
 import type { FirewallOp } from './middlebox-core.js';
+import { TalkError } from '../shared/talk-error.js';
 
 /** What the local firewall needs from nftables: NftRunner (`nft -j` per batch) or NftLibraryRunner (in process). */
 export type NftPort = Pick<NftBackend, 'apply' | 'listTable'>;
@@ -48,11 +49,11 @@ export class LocalMiddleboxFirewall implements MiddleboxFirewall {
     let existing = new Set<string>();
     if (spec.deployment === 'admin') {
       const l = await this.#nft.listTable(spec.family, spec.table);
-      if (!l.ok) throw new Error(`nft list table ${spec.table}: ${l.failure}: ${l.message}`);
+      if (!l.ok) throw new TalkError('NFT_TABLE_INSTALL', `nft list table ${spec.table}: ${l.failure}: ${l.message}`);
       existing = nftExistingNames(spec, l.stdout);
     }
     const r = await this.#nft.apply(renderReplaceTable(spec, existing));
-    if (!r.ok) throw new Error(`nft table replace failed (${r.failure}): ${r.message}`);
+    if (!r.ok) throw new TalkError('NFT_TABLE_INSTALL', `nft table replace failed (${r.failure}): ${r.message}`);
   }
 
   apply(ops: readonly FirewallOp[]): Promise<NftResult> {

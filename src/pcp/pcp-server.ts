@@ -6,7 +6,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { Clock } from '../shared/clock.js';
 import type { HoleSpec } from '../firewall/nft-hole.js';
-import { MiddleboxCore, type MiddleboxConfig } from './middlebox-core.js';
+import { MiddleboxCore, type MiddleboxConfig, type PcpLogEntry } from './middlebox-core.js';
 import type { MiddleboxFirewall } from './middlebox-firewall.js';
 import { NATPMP_VERSION, PCP_ANNOUNCE_GROUP4, PCP_CLIENT_PORT, PCP_MAX_MESSAGE } from './pcp-constants.js';
 
@@ -22,9 +22,16 @@ export interface PcpServerOptions {
   /** An inherited, already bound socket to serve on (privilege separation). */
   readonly fd?: number;
   readonly clock: Clock;
-  readonly log: (line: string) => void;
+  /** Structured lines: every line about a request carries the client, and the mapping id when there is one. */
+  readonly log: PcpServerLog;
   /** Multicast an ANNOUNCE on start (RFC 6887 §14.1.3). */
   readonly announce: boolean;
+}
+
+/** The part of a pino logger the server writes to (the CLI passes one that sanitises). */
+export interface PcpServerLog {
+  info(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
 }
 
 export interface PcpServerStats {
@@ -68,7 +75,7 @@ export class PcpServer {
       this.#queue.push({ msg, address: rinfo.address, port: rinfo.port });
       void this.#drain();
     });
-    sock.on('error', (e) => this.#o.log(`socket error: ${e.message}`));
+    sock.on('error', (e) => this.#o.log.warn({ err: e.message }, 'socket error'));
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
       const bound = (): void => {
@@ -78,14 +85,14 @@ export class PcpServer {
       if (this.#o.fd !== undefined) sock.bind({ fd: this.#o.fd }, bound);
       else sock.bind(this.#o.listenPort, this.#o.listenAddress, bound);
     });
-    this.#o.log(`listening on ${this.#o.listenAddress}:${this.#o.listenPort} (PCP + NAT-PMP), epoch restarted`);
+    this.#o.log.info({ listen: `${this.#o.listenAddress}:${this.#o.listenPort}` }, `listening on ${this.#o.listenAddress}:${this.#o.listenPort} (PCP + NAT-PMP), epoch restarted`);
     if (this.#o.announce) {
       try {
         sock.setMulticastInterface(this.#o.listenAddress);
         sock.send(this.core.announcement(), PCP_CLIENT_PORT, PCP_ANNOUNCE_GROUP4);
-        this.#o.log(`ANNOUNCE sent to ${PCP_ANNOUNCE_GROUP4}:${PCP_CLIENT_PORT}`);
+        this.#o.log.info({ to: `${PCP_ANNOUNCE_GROUP4}:${PCP_CLIENT_PORT}` }, 'ANNOUNCE sent');
       } catch (e) {
-        this.#o.log(`ANNOUNCE failed: ${(e as Error).message}`);
+        this.#o.log.warn({ err: (e as Error).message }, 'ANNOUNCE failed');
       }
     }
   }
@@ -105,7 +112,7 @@ export class PcpServer {
   async #handle(msg: Buffer, address: string, port: number): Promise<void> {
     const bytes = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
     let reply: Uint8Array | null = null;
-    let log = '';
+    let log: PcpLogEntry = { msg: '' };
     try {
       // At most two passes: the second after a detected state loss (our table vanished), with
       // the table replaced and the epoch restarted, so the client sees the reset epoch.
@@ -126,17 +133,18 @@ export class PcpServer {
         this.stats.nftFailures++;
         reply = action.fail(r.failure, now);
         log = action.log;
-        this.#o.log(`nft failed (${r.failure}): ${r.message.split('\n')[0] ?? ''}`);
+        this.#o.log.warn({ client: `${address}:${port}`, failure: r.failure, err: r.message.split('\n')[0] ?? '' }, 'nft failed');
         if (pass > 0 || r.failure !== 'no-such-element' || !(await this.#tableLost())) break;
         await this.#stateLost();
       }
     } catch (e) {
       // Typed decode errors are data; anything here is our bug: count, log, drop.
       this.stats.dropped++;
-      this.#o.log(`request from ${address}:${port} dropped: ${(e as Error).message}`);
+      this.#o.log.warn({ client: `${address}:${port}`, err: (e as Error).message }, 'request dropped');
       return;
     }
-    this.#o.log(`${address}:${port} ${log}`);
+    const { msg: line, ...fields } = log;
+    this.#o.log.info({ client: `${address}:${port}`, ...fields }, line);
     this.#schedule();
     if (reply === null) {
       this.stats.dropped++;
@@ -153,12 +161,12 @@ export class PcpServer {
 
   /** Our table vanished under us: replace it, forget mappings, restart the epoch, announce. */
   async #stateLost(): Promise<void> {
-    this.#o.log('firewall state lost: replacing the table and restarting the epoch');
+    this.#o.log.warn({}, 'firewall state lost: replacing the table and restarting the epoch');
     try {
       await this.replaceTable();
       if (this.#o.announce) this.#socket?.send(this.core.announcement(), PCP_CLIENT_PORT, PCP_ANNOUNCE_GROUP4);
     } catch (e) {
-      this.#o.log(`table replace failed: ${(e as Error).message}`);
+      this.#o.log.warn({ err: (e as Error).message }, 'table replace failed');
     }
   }
 
@@ -176,7 +184,10 @@ export class PcpServer {
     const holes: HoleSpec[] = this.core.expire();
     if (holes.length > 0) {
       const r = await this.#o.firewall.apply(holes.map((hole) => ({ kind: 'close' as const, hole })));
-      this.#o.log(`expired ${holes.length} mapping(s)${r.ok ? '' : ` (nft close: ${r.failure})`}`);
+      // A hole's id begins with its mapping's id (middlebox-core.ts #hole).
+      const mappingIds = holes.map((h) => h.id.split(' ')[0] ?? h.id);
+      if (r.ok) this.#o.log.info({ mappingIds }, 'mappings expired');
+      else this.#o.log.warn({ mappingIds, failure: r.failure }, 'mappings expired; nft close failed');
     }
     this.#schedule();
   }
@@ -189,6 +200,7 @@ export class PcpServer {
     this.#socket = null;
     if (sock !== null) await new Promise<void>((resolve) => sock.close(() => resolve()));
     const r = await this.#o.firewall.removeTable();
-    this.#o.log(r.ok ? 'rules removed' : `rule removal failed (${r.failure}): ${r.message.split('\n')[0] ?? ''}`);
+    if (r.ok) this.#o.log.info({}, 'rules removed');
+    else this.#o.log.warn({ failure: r.failure, err: r.message.split('\n')[0] ?? '' }, 'rule removal failed');
   }
 }

@@ -17,6 +17,7 @@ import { allowedHosts, isAllowedHost, type AllowedHosts } from './host-check.js'
 import { ADMIN_PAGE_CSP, ADMIN_PAGE_CSS, ADMIN_PAGE_HTML, ADMIN_PAGE_JS } from './web/admin-page.js';
 import { parseHostPort } from './listen-address.js';
 import { HISTORY_INTERVAL_MS, StatusHistory } from './status-history.js';
+import { TalkError } from '../../shared/talk-error.js';
 
 /**
  * A connection must deliver complete request headers this long after it opens (or after its last
@@ -125,7 +126,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   else server.listen(port, host);
   await once(server, 'listening');
   const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('Admin server has no TCP address');
+  if (addr === null || typeof addr === 'string') throw new TalkError('ADMIN_LISTEN', 'Admin server has no TCP address');
   if (port === 0) allowed = allowedHosts(host, addr.port, opts.hosts);
   return {
     address: { address: addr.address, port: addr.port },

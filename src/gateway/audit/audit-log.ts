@@ -26,6 +26,7 @@
 import fs from 'node:fs';
 import { systemClock, type Clock } from '../../shared/clock.js';
 import { AUDIT_MAX_LINE_BYTES, formatAuditLine } from './audit-record.js';
+import { TalkError } from '../../shared/talk-error.js';
 
 /**
  * Group-commit delay of the audit log's fsync (ms after the first unsynced record): the bound on
@@ -93,7 +94,7 @@ export class AuditLog {
   /** Appends one record (in the kernel when this returns) and starts flushing it to stable storage. */
   record(rec: AuditRecord): void {
     const fd = this.#fd;
-    if (fd === undefined || this.#closePending) throw new Error('Audit log is closed');
+    if (fd === undefined || this.#closePending) throw new TalkError('AUDIT_CLOSED', 'Audit log is closed');
     const tagged = this.#run === undefined ? rec : { ...rec, run: this.#run };
     const line = Buffer.from(formatAuditLine(new Date(this.#clock.wallNow()).toISOString(), tagged));
     let off = 0;

@@ -42,6 +42,7 @@ import { TransparentIngress, type ForeignSender } from './transparent-ingress.js
 import type { DataPath, DataPathEvents } from '../modes/data-path.js';
 import { modeWiring } from '../modes/gateway-modes.js';
 import type { DataPathContext } from '../modes/mode-wiring.js';
+import { TalkError } from '../../shared/talk-error.js';
 
 const SIDES: readonly Side[] = ['inside', 'outside'];
 /** talk.h ANNOUNCE: the request type whose sending renews a call's pinhole. */
@@ -313,7 +314,7 @@ export class GatewayRuntime {
     const plan = modeWiring(c).interception(c);
     if (plan !== undefined) {
       const privileged = this.#opts.privileged;
-      if (privileged !== undefined && inherited?.intercept === undefined) throw new Error('privilege separation: no interception socket inherited');
+      if (privileged !== undefined && inherited?.intercept === undefined) throw new TalkError('PRIVSEP_SOCKET', 'privilege separation: no interception socket inherited');
       this.#transparent = await TransparentIngress.start({
         config: c,
         plan,

@@ -31,6 +31,7 @@ import type { DataPathOpenResult, DataPathRequest } from '../session/session-typ
 import type { DataPath, DataPathEvents } from '../modes/data-path.js';
 import { FLOW_POLL_MS, HOLE_POLL_MS, MARK_EPOCH_BITS, MARK_SEQ_BITS, MAX_GROUP_COMMIT, OPEN_TRIES } from './pinhole-constants.js';
 import { callMark, LIVE_TCP_STATES, needsExternalPort, parseConntrackFlows, planHole, PortPool, type HolePlan } from './pinhole-planner.js';
+import { TalkError } from '../../shared/talk-error.js';
 
 export interface PinholeSettings {
   readonly table: NftTableSpec;
@@ -127,11 +128,11 @@ export class PinholeDataPath implements DataPath {
     let existing = new Set<string>();
     if (t.deployment === 'admin') {
       const listed = await this.#runner.listTable(t.family, t.table);
-      if (!listed.ok) throw new Error(`pinhole: cannot list the administrator's table ${t.family} ${t.table}: ${listed.message}`);
+      if (!listed.ok) throw new TalkError('NFT_TABLE_INSTALL', `pinhole: cannot list the administrator's table ${t.family} ${t.table}: ${listed.message}`);
       existing = nftExistingNames(t, listed.stdout);
     }
     const r = await this.#runner.apply(renderReplaceTable(await withFlowtableIfAvailable(t, { apply: (b) => this.#runner.apply(b), log: this.#log }), existing));
-    if (!r.ok) throw new Error(`pinhole: cannot install nftables table ${t.family} ${t.table}: ${r.failure}: ${r.message}`);
+    if (!r.ok) throw new TalkError('NFT_TABLE_INSTALL', `pinhole: cannot install nftables table ${t.family} ${t.table}: ${r.failure}: ${r.message}`);
     // Per-flow byte counters for the audit log (per network namespace; best effort).
     await writeFile('/proc/sys/net/netfilter/nf_conntrack_acct', '1').catch(() => undefined);
     this.#log.info({ table: t.table, deployment: t.deployment }, 'pinhole: nftables table replaced');

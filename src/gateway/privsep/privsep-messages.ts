@@ -48,18 +48,20 @@ export const privilegedRequestSchema = z.discriminatedUnion('op', [
 export type PrivilegedRequest = z.infer<typeof privilegedRequestSchema>;
 
 /** Why the privileged side refused a request (logged with the request, returned to the worker). */
-export type PrivilegedRefusal =
-  | 'malformed'
-  | 'no-holes-here'
-  | 'listen-address'
-  | 'bind-address'
-  | 'peer-side'
-  | 'target-side'
-  | 'unknown-call'
-  | 'datagram-size'
-  | 'send-sides'
-  | 'no-interception'
-  | 'send-failed';
+export const PRIVILEGED_REFUSALS = {
+  malformed: 'the request does not parse (unknown op, extra or missing field, value out of range)',
+  'no-holes-here': 'a hole was asked of a gateway whose mode has no local holes',
+  'listen-address': "the hole's address is not the gateway's own address on that side",
+  'bind-address': "the onward address is not the gateway's own address on the caller's side",
+  'peer-side': 'the expected peer is not an address of the side it should be on (an inside address as the outside peer)',
+  'target-side': 'the target is not an address of the side it should be on',
+  'unknown-call': 'renew or close of a call whose hole this worker did not open',
+  'datagram-size': 'a datagram to send is empty or larger than a control message',
+  'send-sides': 'a datagram to send does not go from one side to the other through the gateway',
+  'no-interception': 'a datagram from a foreign address was asked of a gateway without interception',
+  'send-failed': 'the firewall or the socket failed, or the privileged side did not answer',
+} as const;
+export type PrivilegedRefusal = keyof typeof PRIVILEGED_REFUSALS;
 
 export type PrivilegedReply =
   | { readonly t: 'res'; readonly id: number; readonly ok: true; readonly result?: unknown }

@@ -13,7 +13,16 @@ import { isIpv4 } from '../pcp-address.js';
 /** Operations in one request (a PCP request yields one or two). */
 export const MAX_OPS_PER_REQUEST = 16;
 
-export type MiddleboxRefusal = 'malformed' | 'internal-address' | 'peer-address' | 'external-port' | 'lifetime' | 'hole-kind';
+/** Why the middlebox's privileged side refused a firewall operation of its worker. */
+export const MIDDLEBOX_REFUSALS = {
+  malformed: 'the operation does not parse (unknown kind, extra or missing field, value out of range)',
+  'internal-address': 'the internal address is not an inside host',
+  'peer-address': "a mapping's filter peer is an inside host or the middlebox's external address",
+  'external-port': 'the external port is outside the configured ranges',
+  lifetime: 'the lifetime exceeds the configured maximum',
+  'hole-kind': 'not a PCP inbound mapping (outbound, one-shot, marked or with a peer port)',
+} as const;
+export type MiddleboxRefusal = keyof typeof MIDDLEBOX_REFUSALS;
 
 const ipv4 = z.string().max(15).refine(isIpv4);
 const port = z.number().int().min(1).max(65_535);

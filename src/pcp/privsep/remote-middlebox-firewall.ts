@@ -3,6 +3,7 @@ import type { NftResult } from '../../firewall/nft-runner.js';
 import type { PrivilegedChannel } from '../../privsep/privileged-channel.js';
 import type { FirewallOp } from '../middlebox-core.js';
 import type { MiddleboxFirewall } from '../middlebox-firewall.js';
+import { TalkError } from '../../shared/talk-error.js';
 
 export class RemoteMiddleboxFirewall implements MiddleboxFirewall {
   readonly #channel: PrivilegedChannel;
@@ -13,7 +14,7 @@ export class RemoteMiddleboxFirewall implements MiddleboxFirewall {
 
   async replaceTable(): Promise<void> {
     const r = await this.#channel.request('replaceTable');
-    if (!r.ok) throw new Error(`privileged side: ${r.code}: ${r.message}`);
+    if (!r.ok) throw new TalkError('PRIVSEP_REFUSED', `privileged side: ${r.code}: ${r.message}`);
   }
 
   async apply(ops: readonly FirewallOp[]): Promise<NftResult> {
