@@ -21,7 +21,7 @@ import { GatewayRuntime } from '../gateway/io/gateway-runtime.js';
 import { PrivilegedMonitor } from '../gateway/privsep/privileged-monitor.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { Logger } from '../observability/logger.js';
-import { DEFAULT_UNPRIVILEGED_USER, dropPrivileges, type RunningAs } from './drop-privileges.js';
+import { DEFAULT_UNPRIVILEGED_USER, dropPrivileges, type RunningAs } from '../privsep/drop-privileges.js';
 import { describeError } from '../shared/talk-error.js';
 
 interface GatewayOptions {

@@ -13,7 +13,7 @@ import type { ToWorker } from '../gateway/privsep/privsep-messages.js';
 import { createLogger, reopenLogFiles, type LogFormat } from '../observability/logger.js';
 import { systemClock } from '../shared/clock.js';
 import { sanitizeText } from '../shared/sanitize.js';
-import { becomeUnprivilegedWorker } from './drop-privileges.js';
+import { becomeUnprivilegedWorker } from '../privsep/drop-privileges.js';
 import { TalkError } from '../shared/talk-error.js';
 
 const send = (m: unknown): void => {

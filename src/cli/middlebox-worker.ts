@@ -11,7 +11,7 @@ import { RemoteMiddleboxFirewall } from '../pcp/privsep/remote-middlebox-firewal
 import { PrivilegedChannel } from '../privsep/privileged-channel.js';
 import { systemClock } from '../shared/clock.js';
 import { sanitizeText } from '../shared/sanitize.js';
-import { becomeUnprivilegedWorker } from './drop-privileges.js';
+import { becomeUnprivilegedWorker } from '../privsep/drop-privileges.js';
 import { serverLog, startMiddleboxAdmin, type MiddleboxWorkerInit } from './middlebox-command.js';
 
 const send = (m: unknown): void => {

@@ -18,6 +18,7 @@ import { TalkdService } from './talkd.js';
 import { writeToTty } from './tty-writer.js';
 import { lookUpUser, UtmpView } from './utmp.js';
 import { TalkError } from '../shared/talk-error.js';
+import { dropPrivileges } from '../privsep/drop-privileges.js';
 
 /** sd_listen_fds(3): the first passed file descriptor. */
 export const SD_LISTEN_FDS_START = 3;
@@ -87,23 +88,13 @@ async function openEndpoints(options: TalkdOptions): Promise<Array<{ endpoint: D
   });
 }
 
-/** Drops root to user/group (supplementary groups from initgroups). No-op when not root. */
-export function dropPrivileges(user: string, group: string, logger: Logger): void {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
-  const proc = process as NodeJS.Process & { initgroups?: (user: string, extraGroup: string) => void };
-  if (proc.initgroups === undefined || process.setgid === undefined || process.setuid === undefined) return;
-  proc.initgroups(user, group);
-  process.setgid(group);
-  process.setuid(user);
-  logger.info({ uid: process.getuid(), gid: process.getgid?.(), user, group }, 'dropped privileges');
-}
-
 export async function runTalkd(options: TalkdOptions): Promise<void> {
   const logger = options.logger;
   const endpoints = await openEndpoints(options);
   if (endpoints.length === 0) throw new TalkError('NOTHING_TO_SERVE', 'Nothing to serve: both ntalk and otalk are disabled');
   try {
-    dropPrivileges(options.user, options.group, logger);
+    const as = dropPrivileges(options.user, options.group);
+    if (as !== undefined) logger.info({ uid: process.getuid?.(), gid: process.getgid?.(), ...as }, 'dropped privileges');
   } catch (err: unknown) {
     await Promise.all(endpoints.map((e) => e.endpoint.close()));
     throw err;

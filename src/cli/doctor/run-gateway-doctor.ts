@@ -16,7 +16,7 @@ import { checkDirectoryHosts } from './check-directory-hosts.js';
 import type { Account, DoctorProbes } from './doctor-probes.js';
 import type { DoctorDiagnostic } from './doctor-diagnostic.js';
 
-import { DEFAULT_UNPRIVILEGED_USER } from '../drop-privileges.js';
+import { DEFAULT_UNPRIVILEGED_USER } from '../../privsep/drop-privileges.js';
 
 export interface GatewayDoctorInput {
   /** The configuration file. */

@@ -3,7 +3,7 @@
  * (a check-only transaction on a throwaway table: the kernel validates it, nothing is installed).
  * Synchronous, each call bounded in time.
  */
-import { effectiveCapabilities } from '../drop-privileges.js';
+import { effectiveCapabilities } from '../../privsep/drop-privileges.js';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { delimiter, join } from 'node:path';
