@@ -43,9 +43,9 @@ export function roundsLine(label: string, values: readonly number[], unit: strin
 /**
  * Which verdict a line states. 'primary (wall clock)' only where the target itself is a time
  * (call set-up, the added time per hole operation): no CPU target exists there, and the bench
- * prints CPU per unit beside it.
+ * prints CPU per unit beside it; 'primary (memory)' where the target is memory per call.
  */
-export type VerdictKind = 'primary (CPU)' | 'primary (wall clock)' | 'secondary (wall clock)' | 'regression check';
+export type VerdictKind = 'primary (CPU)' | 'primary (memory)' | 'primary (wall clock)' | 'secondary (wall clock)' | 'regression check';
 
 /**
  * "  VERDICT primary (CPU) relay / socat CPU per MiB: median 0.93 (target <= 1.25): met". The
