@@ -163,6 +163,8 @@ async function relay(sanitize: boolean, count: number): Promise<void> {
     ports.push(r.port);
   }
   process.stdout.write(`${JSON.stringify({ ports })}\n`);
+  // Stay alive after the last relay ended, so its CPU can still be read; the lab's teardown ends it.
+  setInterval(() => undefined, 60_000);
 }
 
 /** Bound on the conntrack listings timed with 1,000 holes open. */
