@@ -437,7 +437,7 @@ async function main(): Promise<void> {
       console.log(machineLine(os.cpus().length, `load average ${os.loadavg()[0]!.toFixed(1)}`));
       console.log(pathLine('direct (fw routes)', direct));
       console.log(pathLine('through gateway (transparent)', through));
-      console.log(`  gateway CPU (all its processes, /proc/PID/stat): ${fmt(cpuPerCall, 2)} ms per call`);
+      console.log(`  gateway CPU (all its processes, schedstat; idle time not subtracted): ${fmt(cpuPerCall, 2)} ms per call`);
       const r = ratios(roundP50s(through, rounds), roundP50s(direct, rounds));
       console.log(verdictLine('primary (wall clock)', 'p50 set-up gateway / direct (series, not interleaved)', r, '<=', ZERO_DELAY_TARGET));
       return;
