@@ -23,7 +23,7 @@
  *   tick for all calls: a libnetfilter_conntrack dump in process, or `conntrack -L --mark`) and
  *   the event loop's delay while they ring, and removal.
  *
- * Run: node dist/bench/pinhole.js [MiB-per-round=1024] [rounds=7] [opens=200]
+ * Run: node dist/bench/pinhole.js [MiB-per-round=2048] [rounds=7] [opens=200]
  */
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +44,12 @@ import { fmt, MIB, quantile, silentRelayLogger, sleep } from './bench-util.js';
 import { kernelCpuMs, machineLine, MIN_ROUNDS, ratios, roundsLine, treeCpuMs, verdictLine } from './verdict.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const MIB_PER_ROUND = Math.min(Number(process.argv[2] ?? 1024), 4096);
+/**
+ * Bytes per transfer. Without CONFIG_IRQ_TIME_ACCOUNTING (this machine's kernel) softirq time is
+ * sampled per tick (CONFIG_HZ 250: 4 ms each): 1 GiB at ~250 ms/GB is ~65 softirq samples, about
+ * +-12 % per round; 2 GiB halves the variance.
+ */
+const MIB_PER_ROUND = Math.min(Number(process.argv[2] ?? 2048), 4096);
 /** Interleaved rounds (issue 17: at least 7 for the pinhole verdict). */
 const DEFAULT_ROUNDS = 7;
 const ROUNDS = Math.max(MIN_ROUNDS, Math.min(Number(process.argv[3] ?? DEFAULT_ROUNDS), 15));
