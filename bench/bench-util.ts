@@ -24,12 +24,6 @@ export function fmt(x: number, digits = 2): string {
   return Number.isFinite(x) ? x.toFixed(digits) : String(x);
 }
 
-/** "ratio 0.93 (target >= 0.8): met" */
-export function verdict(ratio: number, op: '>=' | '<=', target: number): string {
-  const ok = op === '>=' ? ratio >= target : ratio <= target;
-  return `${fmt(ratio)} (target ${op} ${target}): ${ok ? 'met' : 'NOT met'}`;
-}
-
 /** A relay logger that drops everything (benchmarks measure the relay, not the log sink). */
 export const silentRelayLogger: RelayLogger = {
   info() {},

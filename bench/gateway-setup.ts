@@ -18,36 +18,53 @@
  *           first LOOK_UP sent (t2) … TCP connection established (t3), also confirmed by the caller's accept.
  * Set-up time = (t1 − t0) + (t3 − t2): everything from the first control request to the established
  * TCP connection, minus the time a human takes to answer (bob's answer, name@host, is read once per
- * path from the announcement on his terminal). Each path runs CALLS times after one uncounted
- * warm-up, each call bounded by CALL_TIMEOUT_MS. Classical mode alternates the two paths call by
- * call (the gateway only sees traffic addressed to fw, so it runs throughout while fw's forward
- * policy is switched between route and drop outside the timed part), so machine load drifts equally
- * on both; transparent mode (the gateway intercepts forwarded talk traffic) runs the direct series
- * first, then starts the gateway. Prints p50 of both, the per-side breakdown and the ratio
- * gateway / direct (target <= 1.2). Classical mode also times a third path, alternating with the
- * other two: the minimal forwarder (bench/minimal-forwarder.ts), the least a user-space talk proxy
- * can do, as the reference for what the extra process hop itself costs on this machine. Traffic stays inside the namespaces created here (prefix tgb),
+ * path from the announcement on his terminal). Each path runs CALLS times after WARMUP uncounted
+ * calls, each call bounded by CALL_TIMEOUT_MS.
+ *
+ * Classical mode (the default) alternates four paths call by call (the gateways only see traffic
+ * addressed to fw, so they run throughout while fw's forward policy is switched between route and
+ * drop outside the timed part), so machine load drifts equally on all:
+ *   direct; the gateway as it runs (privilege separated: privileged parent + unprivileged worker);
+ *   the same gateway with --no-privsep (one process, on fw's second address pair 10.1.0.3 /
+ *   198.51.100.4: issue 12's same-run reference for the privilege boundary; a classical call makes
+ *   no privileged request, the worker holds its sockets and relays, so the per-call difference is
+ *   what the separated process layout costs a call; the cost per hole operation, where a request
+ *   does cross the boundary, is bench/privsep-holes.ts's); the minimal forwarder (bench/minimal-forwarder.ts), the least a
+ *   user-space talk proxy can do. The timed calls are grouped into ROUNDS rounds; each round gives
+ *   one ratio (p50 gateway / p50 direct) and the gateways' CPU per call (utime + stime of all their
+ *   processes, schedstat); verdicts via bench/verdict.ts from the median of the rounds:
+ *   - zero-latency lab: gateway / direct p50 <= 1.2; privilege separated minus in process p50 <= 0.1 ms;
+ *   - the added time per forwarded control message (caller's LOOK_UP and ANNOUNCE, callee's LOOK_UP:
+ *     the step's time through the gateway minus the direct call's), p50 and p99, warm (the timed
+ *     calls) and over the gateway's first ten calls (the first warm-up calls of a fresh gateway);
+ *   - a second pass (unless --no-netem) with netem delaying the outside link on both ends
+ *     (`tc qdisc ... netem delay 10ms` in fw and out: 20 ms RTT): gateway / direct p50 <= 1.05.
+ *     Without `tc` (iproute2) or sch_netem in the kernel that verdict says "not available" and why.
+ * Transparent mode (the gateway intercepts forwarded talk traffic) runs the direct series first,
+ * then starts the gateway (not interleaved). Traffic stays inside the namespaces created here (prefix tgb),
  * removed at the end (also on failure). TG_BENCH_GW_LOG=debug prints the gateway's log;
  * TG_BENCH_NO_AUDIT=1 runs the classical gateway without its audit log (to see what it costs);
  * TG_BENCH_TRACE=1 prints the peers' timestamped events.
  *
  * Build first: npm run build
- * Run (root):  node dist/bench/gateway-setup.js [--mode classical|transparent] [--calls 30] [--warmup 20]
+ * Run (root):  node dist/bench/gateway-setup.js [--mode classical|transparent] [--calls 50] [--warmup 20] [--rounds 5] [--netem-ms 10] [--no-netem]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { createServer, connect, isIPv4, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
-import type { LabProcess } from '../test/lab/lab.js';
+import type { Lab, LabProcess } from '../test/lab/lab.js';
 import { CallMachine, type CallEffect, type CallEvent, type Endpoint, type TimerName } from '../src/client/call-machine.js';
 import { ControlChannels } from '../src/client/io/control-channels.js';
 import { NTALK_PORT } from '../src/protocol/constants.js';
 import { requestTypeName } from '../src/protocol/talk-types.js';
-import { fmt, median, quantile, verdict, withTimeout } from './bench-util.js';
+import { fmt, median, quantile, sleep, withTimeout } from './bench-util.js';
+import { differences, machineLine, ratios, roundsLine, summarize, treeCpuMs, unavailableLine, verdictLine } from './verdict.js';
 
 const SELF = fileURLToPath(import.meta.url);
 /**
@@ -64,13 +81,58 @@ const CALL_TIMEOUT_MS = 10_000;
  * gateway, not its start-up.
  */
 const DEFAULT_WARMUP_CALLS = 20;
+/** Timed calls per path (10 per round). */
+const DEFAULT_CALLS = 50;
 /** Most calls per path. */
 const MAX_CALLS = 200;
 /** Control port of the minimal forwarder (the reference proxy), beside the gateway's 518 on fw. */
 const MINIMAL_PORT = 5518;
-/** Relay listener range of the gateway under test. */
+/** Relay listener range of the gateway under test, and of its --no-privsep twin. */
 const RELAY_MIN = 42000;
 const RELAY_MAX = 42099;
+const INPROC_RELAY_MIN = 42100;
+const INPROC_RELAY_MAX = 42199;
+/** fw's second address pair, for the --no-privsep twin (inside 10.1.0.0/24, outside 198.51.100.0/24; out2's .3 left free). */
+const INPROC_IN_ADDR = '10.1.0.3';
+const INPROC_OUT_ADDR = '198.51.100.4';
+/** Admin listeners of the two gateways (loopback of fw's namespace). */
+const ADMIN_SEPARATED = '127.0.0.1:9519';
+const ADMIN_INPROC = '127.0.0.1:9520';
+/** Rounds the timed calls are grouped into: each gives one ratio (verdict.ts: at least MIN_ROUNDS). */
+const DEFAULT_ROUNDS = 5;
+/** The "first calls" of a fresh gateway the added time per message is also given for (issue 17: ten). */
+const FIRST_CALLS = 10;
+/** netem's one-way delay on each end of the outside link: 2 x 10 ms = the issue's 20 ms RTT. */
+const DEFAULT_NETEM_MS = 10;
+const MAX_NETEM_MS = 200;
+/** Warm-up calls of the netem pass (the gateway is already warm from the first pass's code paths). */
+const NETEM_WARMUP_CALLS = 5;
+/** Targets: set-up gateway / direct p50 in the zero-latency lab (issue 4) and at 20 ms RTT (issue 17). */
+const ZERO_DELAY_TARGET = 1.2;
+const NETEM_TARGET = 1.05;
+/** Issue 12: the privilege boundary adds at most 0.1 ms p50 per hole operation; applied here per call. */
+const PRIVSEP_TARGET_MS = 0.1;
+/** A rounds spread above this many targets makes a difference verdict unresolvable here (said beside it). */
+const RESOLUTION_FACTOR = 10;
+const TC = '/usr/sbin/tc';
+/** Idle window before the timed calls: each gateway's own CPU while no call runs. */
+const IDLE_BASELINE_MS = 1_000;
+
+/** One scripted call: set-up time, its two segments and the ms before each step. */
+interface CallRecord {
+  ms: number;
+  caller: number;
+  callee: number;
+  steps: Map<string, number>;
+}
+/** One pass of the classical bench: warm-up and timed calls per path, gateway CPU per call per round. */
+interface PassResult {
+  warm: Record<'direct' | 'gateway' | 'inproc' | 'minimal', CallRecord[]>;
+  timed: Record<'direct' | 'gateway' | 'inproc' | 'minimal', CallRecord[]>;
+  cpu: { gateway: number[]; inproc: number[] };
+  /** Each gateway's CPU while idle, ms per second (subtracted from the per-call figures). */
+  idleCpuPerS: { gateway: number; inproc: number };
+}
 /**
  * The bench places calls back to back: a scripted client sends ~3 requests to the gateway per call,
  * ~15 calls a second, far beyond any human and above the default per-source limit (20/s, burst 40),
@@ -256,14 +318,20 @@ class Peer {
 async function main(): Promise<void> {
   const cli = new Command()
     .addOption(new Option('--mode <mode>', 'gateway mode under test').choices(['classical', 'transparent']).default('classical'))
-    .option('--calls <n>', 'calls per path', (v) => Math.max(1, Math.min(MAX_CALLS, Number(v))), 30)
+    .option('--calls <n>', 'calls per path', (v) => Math.max(1, Math.min(MAX_CALLS, Number(v))), DEFAULT_CALLS)
     .option('--warmup <n>', 'untimed calls per path first', (v) => Math.max(1, Math.min(MAX_CALLS, Number(v))), DEFAULT_WARMUP_CALLS)
+    .option('--rounds <n>', 'rounds the timed calls are grouped into (one ratio each)', (v) => Math.max(1, Math.min(MAX_CALLS, Number(v))), DEFAULT_ROUNDS)
+    .option('--netem-ms <ms>', 'one-way delay netem adds on each end of the outside link in the second pass', (v) => Math.max(1, Math.min(MAX_NETEM_MS, Number(v))), DEFAULT_NETEM_MS)
+    .option('--no-netem', 'skip the second pass with netem on the outside link')
     .parse(process.argv);
-  const { mode, calls, warmup } = cli.opts<{ mode: 'classical' | 'transparent'; calls: number; warmup: number }>();
+  const o = cli.opts<{ mode: 'classical' | 'transparent'; calls: number; warmup: number; rounds: number; netemMs: number; netem: boolean }>();
+  const { mode, warmup } = o;
+  const rounds = Math.min(o.rounds, o.calls);
+  const calls = o.calls;
 
   // Imported here so the peer processes (inside namespaces) do not load the lab harness.
   const { labSkipReason } = await import('../test/lab/prereq.js');
-  const { threeHosts, setFwMode, FW_IN_ADDR, FW_OUT_ADDR, IN_ADDR, OUT_ADDR } = await import('../test/lab/topologies.js');
+  const { threeHosts, setFwMode, FW_IN_ADDR, FW_OUT_ADDR, IN_ADDR, OUT_ADDR, OUTSIDE_IF } = await import('../test/lab/topologies.js');
   const { TalkdControl } = await import('../test/lab/talkd-control.js');
   const { talkgateArgv } = await import('../test/lab/peers.js');
   const { RESPOND_RE, respondWithOf } = await import('../test/lab/talk-call.js');
@@ -277,7 +345,7 @@ async function main(): Promise<void> {
     return;
   }
   const lab = await threeHosts(PREFIX, { fw: 'route' });
-  process.stderr.write(`gateway-setup: lab ${PREFIX} up; ${calls} calls per path, mode ${mode}\n`);
+  process.stderr.write(`gateway-setup: lab ${PREFIX} up; ${calls} calls per path in ${rounds} rounds, mode ${mode}\n`);
   const peers: ChildProcess[] = [];
   try {
     await lab.exec('fw', ['sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0'], { check: false });
@@ -297,8 +365,8 @@ async function main(): Promise<void> {
 
     /** What bob's announcement told him to answer, per path (learnt from his screen on the first call). */
     const answers = new Map<string, { name: string; host: string }>();
-    /** One call; returns its set-up time in ms. */
-    const oneCall = async (path: string, remoteName: string, host: string, port?: number): Promise<number> => {
+    /** One call; its set-up time and the ms before each step (`caller LOOK_UP`, `callee TCP`, ...). */
+    const oneCall = async (path: string, remoteName: string, host: string, port?: number): Promise<CallRecord> => {
       const mark = bob.mark();
       caller.start({ role: 'caller', localName: 'alice', remoteName, host, ...(port !== undefined ? { port } : {}), trace: TRACE });
       const a = await caller.next();
@@ -316,103 +384,145 @@ async function main(): Promise<void> {
       const [b, c] = await Promise.all([callee.next(), caller.next()]);
       if (b.ev !== 'established') throw new Error(`${path}: callee: ${JSON.stringify(b)}`);
       if (c.ev !== 'established') throw new Error(`${path}: caller: ${JSON.stringify(c)}`);
-      segments.get(path)?.push([a.ms, b.ms]) ?? segments.set(path, [[a.ms, b.ms]]);
-      const st = stepTimes.get(path) ?? new Map<string, number[]>();
-      stepTimes.set(path, st);
-      for (const [side, rec] of [['caller', a.steps], ['callee', b.steps]] as const) {
-        for (const [k, v] of Object.entries(rec)) st.get(`${side} ${k}`)?.push(v) ?? st.set(`${side} ${k}`, [v]);
-      }
-      return a.ms + b.ms;
+      const steps = new Map<string, number>();
+      for (const [side, rec] of [['caller', a.steps], ['callee', b.steps]] as const) for (const [k, v] of Object.entries(rec)) steps.set(`${side} ${k}`, v);
+      return { ms: a.ms + b.ms, caller: a.ms, callee: b.ms, steps };
     };
-    /** Per path: [caller segment, callee segment] of every call, for the breakdown line. */
-    const segments = new Map<string, [number, number][]>();
-    /** Per path: ms before each control reply / the TCP connection, per side. */
-    const stepTimes = new Map<string, Map<string, number[]>>();
-    /** fw's forward policy: 'route' for the direct path, 'drop' for the gateway path. */
+    /** fw's forward policy: 'route' for the direct path, 'drop' for the gateway paths. */
     let fwMode: 'route' | 'drop' = 'route';
     const setFw = async (m: 'route' | 'drop'): Promise<void> => {
       if (m === fwMode) return;
       await setFwMode(lab, m);
       fwMode = m;
     };
-
-    const configPath = join(lab.hostDir('fw'), 'gateway.toml');
-    writeFileSync(configPath, mode === 'classical' ? classicalToml(FW_IN_ADDR, FW_OUT_ADDR, IN_ADDR, OUT_ADDR, process.env['TG_BENCH_NO_AUDIT'] === '1' ? undefined : join(lab.hostDir('fw'), 'audit.jsonl')) : transparentGatewayToml(`${PREFIX}_intercept`) + BENCH_LIMITS, { mode: 0o644 });
-    let gw: LabProcess | undefined;
-    const startGateway = async (): Promise<void> => {
-      const argv = talkgateArgv('gateway', '--config', configPath, '--log-level', process.env['TG_BENCH_GW_LOG'] ?? 'info');
+    const audit = (name: string): string | undefined => (process.env['TG_BENCH_NO_AUDIT'] === '1' ? undefined : join(lab.hostDir('fw'), name));
+    const writeConfig = (name: string, text: string): string => {
+      const path = join(lab.hostDir('fw'), name);
+      writeFileSync(path, text, { mode: 0o644 });
+      return path;
+    };
+    const startGateway = async (configPath: string, face: string, extra: readonly string[] = []): Promise<LabProcess> => {
+      const argv = talkgateArgv('gateway', '--config', configPath, '--log-level', process.env['TG_BENCH_GW_LOG'] ?? 'info', ...extra);
       const p = lab.spawn('fw', argv);
-      gw = p;
       // Its start-up line, or (at a log level above info) its ntalk face bound on fw.
       await waitUntil('gateway running', async () => {
         if (!p.running) throw new Error(`gateway exited ${JSON.stringify(p.exitStatus)}: ${p.stderr}`);
         if (/gateway running/.test(p.stderr) || /gateway running/.test(p.stdout)) return true;
         const ss = await lab.exec('fw', ['ss', '-Hlun', `sport = :${NTALK_PORT}`], { check: false });
-        return ss.stdout.includes(`${gatewayTarget === OUT_ADDR ? FW_OUT_ADDR : FW_IN_ADDR}:${NTALK_PORT}`);
+        return ss.stdout.includes(`${face}:${NTALK_PORT}`);
       }, 20_000, 50);
+      return p;
     };
-    const gatewayTarget = mode === 'classical' ? FW_IN_ADDR : OUT_ADDR;
-    const direct: number[] = [];
-    const through: number[] = [];
-    const minimal: number[] = [];
-    if (mode === 'classical') {
-      // The classical gateway only sees traffic addressed to fw, so it runs throughout and the paths
-      // alternate call by call (fw's forward policy switched between calls, outside the timing):
-      // machine load drifts equally on all. The third path is the reference proxy
-      // (bench/minimal-forwarder.ts) on fw's port MINIMAL_PORT: the same extra process hop with
-      // nothing else in it.
-      await startGateway();
+    const stopGateway = async (p: LabProcess): Promise<void> => {
+      await p.kill();
+      if (process.env['TG_BENCH_GW_LOG'] !== undefined) process.stderr.write(`--- gateway log ---\n${p.stdout}${p.stderr}\n`);
+    };
+
+    if (mode === 'transparent') {
+      // The transparent gateway intercepts forwarded talk traffic: the direct series runs first,
+      // without it, then the gateway series (not interleaved: say so beside the verdict).
+      const configPath = writeConfig('gateway.toml', transparentGatewayToml(`${PREFIX}_intercept`) + BENCH_LIMITS);
+      const direct: CallRecord[] = [];
+      const through: CallRecord[] = [];
+      for (let i = 0; i < warmup; i++) await oneCall('direct', 'bob', OUT_ADDR);
+      for (let i = 0; i < calls; i++) direct.push(await oneCall('direct', 'bob', OUT_ADDR));
+      await setFw('drop');
+      const gw = await startGateway(configPath, FW_OUT_ADDR);
+      for (let i = 0; i < warmup; i++) await oneCall('gateway', 'bob', OUT_ADDR);
+      const c0 = treeCpuMs(gw.pid ?? -1);
+      for (let i = 0; i < calls; i++) through.push(await oneCall('gateway', 'bob', OUT_ADDR));
+      const cpuPerCall = (treeCpuMs(gw.pid ?? -1) - c0) / calls;
+      await stopGateway(gw);
+      console.log(`gateway-setup (transparent): call set-up (first control request -> TCP established, answer delay excluded), ${calls} calls each, direct series first (not interleaved)`);
+      console.log(machineLine(os.cpus().length, `load average ${os.loadavg()[0]!.toFixed(1)}`));
+      console.log(pathLine('direct (fw routes)', direct));
+      console.log(pathLine('through gateway (transparent)', through));
+      console.log(`  gateway CPU (all its processes, schedstat; idle time not subtracted): ${fmt(cpuPerCall, 2)} ms per call`);
+      const r = ratios(roundP50s(through, rounds), roundP50s(direct, rounds));
+      console.log(verdictLine('primary (wall clock)', 'p50 set-up gateway / direct (series, not interleaved)', r, '<=', ZERO_DELAY_TARGET));
+      return;
+    }
+
+    // ---- classical: four paths, alternating call by call
+    // The classical gateway only sees traffic addressed to fw, so the gateways run throughout and the
+    // paths alternate call by call (fw's forward policy switched between calls, outside the timing):
+    // machine load drifts equally on all. Besides the gateway as it runs (privilege separated), the
+    // same gateway with --no-privsep (one process: the same-run reference for what the privilege
+    // boundary costs, issue 12) on a second address pair of fw, and the minimal forwarder
+    // (bench/minimal-forwarder.ts) on fw's port MINIMAL_PORT: the same extra process hop with
+    // nothing else in it.
+    await lab.exec('fw', ['ip', 'addr', 'add', `${INPROC_IN_ADDR}/24`, 'dev', 'inside']);
+    await lab.exec('fw', ['ip', 'addr', 'add', `${INPROC_OUT_ADDR}/24`, 'dev', OUTSIDE_IF]);
+    const sepConfig = writeConfig('gateway.toml', classicalToml({ fwIn: FW_IN_ADDR, fwOut: FW_OUT_ADDR, inAddr: IN_ADDR, outAddr: OUT_ADDR, auditFile: audit('audit.jsonl'), relay: [RELAY_MIN, RELAY_MAX], admin: ADMIN_SEPARATED }));
+    const inprocConfig = writeConfig('gateway-inproc.toml', classicalToml({ fwIn: INPROC_IN_ADDR, fwOut: INPROC_OUT_ADDR, inAddr: IN_ADDR, outAddr: OUT_ADDR, auditFile: audit('audit-inproc.jsonl'), relay: [INPROC_RELAY_MIN, INPROC_RELAY_MAX], admin: ADMIN_INPROC }));
+
+    type Path = 'direct' | 'gateway' | 'inproc' | 'minimal';
+    const runPass = async (label: string, warm: number): Promise<PassResult> => {
+      const sep = await startGateway(sepConfig, FW_IN_ADDR);
+      const inproc = await startGateway(inprocConfig, INPROC_IN_ADDR, ['--no-privsep']);
       const fwd = lab.spawn('fw', [process.execPath, join(dirname(SELF), 'minimal-forwarder.js'), FW_IN_ADDR, FW_OUT_ADDR, OUT_ADDR, String(MINIMAL_PORT)]);
       await waitUntil('minimal forwarder running', () => {
         if (!fwd.running) throw new Error(`minimal forwarder exited: ${fwd.stderr}`);
         return fwd.stdout.includes('minimal forwarder running');
       }, 20_000, 50);
-      // Warm-ups (not counted): see DEFAULT_WARMUP_CALLS.
-      for (let i = 0; i < warmup; i++) {
-        await setFw('route');
-        await oneCall('direct', 'bob', OUT_ADDR);
-        await setFw('drop');
-        await oneCall('gateway', 'bob', gatewayTarget);
-        await oneCall('minimal', 'bob', FW_IN_ADDR, MINIMAL_PORT);
-      }
-      for (let i = 0; i < calls; i++) {
-        await setFw('route');
-        direct.push(await oneCall('direct', 'bob', OUT_ADDR));
-        await setFw('drop');
-        through.push(await oneCall('gateway', 'bob', gatewayTarget));
-        minimal.push(await oneCall('minimal', 'bob', FW_IN_ADDR, MINIMAL_PORT));
+      const call = async (path: Path): Promise<CallRecord> => {
+        await setFw(path === 'direct' ? 'route' : 'drop');
+        switch (path) {
+          case 'direct':
+            return oneCall(`${label} direct`, 'bob', OUT_ADDR);
+          case 'gateway':
+            return oneCall(`${label} gateway`, 'bob', FW_IN_ADDR);
+          case 'inproc':
+            return oneCall(`${label} inproc`, 'bob', INPROC_IN_ADDR);
+          case 'minimal':
+            return oneCall(`${label} minimal`, 'bob', FW_IN_ADDR, MINIMAL_PORT);
+        }
+      };
+      /** Call i's order: which gateway goes first alternates, so neither always follows the direct call. */
+      const order = (i: number): Path[] => (i % 2 === 0 ? ['direct', 'gateway', 'inproc', 'minimal'] : ['direct', 'inproc', 'gateway', 'minimal']);
+      const res: PassResult = { idleCpuPerS: { gateway: NaN, inproc: NaN }, warm: { direct: [], gateway: [], inproc: [], minimal: [] }, timed: { direct: [], gateway: [], inproc: [], minimal: [] }, cpu: { gateway: [], inproc: [] } };
+      // Warm-ups (not in the set-up figures; the first FIRST_CALLS give the "first calls" figures): see DEFAULT_WARMUP_CALLS.
+      for (let i = 0; i < warm; i++) for (const p of order(i)) res.warm[p].push(await call(p));
+      // Each gateway's CPU while idle (timers, the admin face): subtracted from its CPU per call in proportion to the round's duration.
+      const i0 = { gateway: treeCpuMs(sep.pid ?? -1), inproc: treeCpuMs(inproc.pid ?? -1), t: performance.now() };
+      await sleep(IDLE_BASELINE_MS);
+      const idleMs = performance.now() - i0.t;
+      const idle = { gateway: (treeCpuMs(sep.pid ?? -1) - i0.gateway) / idleMs, inproc: (treeCpuMs(inproc.pid ?? -1) - i0.inproc) / idleMs };
+      res.idleCpuPerS = { gateway: idle.gateway * 1000, inproc: idle.inproc * 1000 };
+      const perRound = Math.ceil(calls / rounds);
+      for (let r = 0; r < rounds; r++) {
+        const c0 = { gateway: treeCpuMs(sep.pid ?? -1), inproc: treeCpuMs(inproc.pid ?? -1), t: performance.now() };
+        let n = 0;
+        for (let i = r * perRound; i < Math.min(calls, (r + 1) * perRound); i++, n++) for (const p of order(i)) res.timed[p].push(await call(p));
+        const ms = performance.now() - c0.t;
+        res.cpu.gateway.push((treeCpuMs(sep.pid ?? -1) - c0.gateway - idle.gateway * ms) / n);
+        res.cpu.inproc.push((treeCpuMs(inproc.pid ?? -1) - c0.inproc - idle.inproc * ms) / n);
       }
       await fwd.kill();
-    } else {
-      // The transparent gateway intercepts forwarded talk traffic: the direct series runs first,
-      // without it, then the gateway series.
-      for (let i = 0; i < warmup; i++) await oneCall('direct', 'bob', OUT_ADDR);
-      for (let i = 0; i < calls; i++) direct.push(await oneCall('direct', 'bob', OUT_ADDR));
-      await setFw('drop');
-      await startGateway();
-      for (let i = 0; i < warmup; i++) await oneCall('gateway', 'bob', gatewayTarget);
-      for (let i = 0; i < calls; i++) through.push(await oneCall('gateway', 'bob', gatewayTarget));
-    }
-    await gw?.kill();
-    if (process.env['TG_BENCH_GW_LOG'] !== undefined) process.stderr.write(`--- gateway log ---\n${gw?.stdout ?? ''}${gw?.stderr ?? ''}\n`);
+      await stopGateway(sep);
+      await stopGateway(inproc);
+      await setFw('route');
+      return res;
+    };
 
-    const d = median(direct);
-    const g = median(through);
-    const line = (label: string, v: number[]): string =>
-      `  ${label}: p50 ${fmt(median(v))} ms, p90 ${fmt(quantile(v, 0.9))} ms, min ${fmt(Math.min(...v))} ms, max ${fmt(Math.max(...v))} ms`;
-    console.log(`gateway-setup (${mode}): call set-up (first control request -> TCP established, answer delay excluded), ${calls} calls each`);
-    console.log(line('direct (fw routes)     ', direct));
-    console.log(line(`through gateway (${mode})`, through));
-    if (minimal.length > 0) console.log(line('minimal forwarder (ref)  ', minimal));
-    for (const [path, v] of segments) {
-      console.log(`  ${path} breakdown, p50: caller LOOK_UP..invitation left ${fmt(median(v.map((x) => x[0])))} ms, callee LOOK_UP..TCP established ${fmt(median(v.map((x) => x[1])))} ms`);
-      const st = [...(stepTimes.get(path) ?? new Map<string, number[]>())].map(([k, x]) => `${k} ${fmt(median(x))}`);
-      console.log(`    p50 ms before each step: ${st.join(', ')}`);
-    }
-    console.log(`  ratio p50 gateway / direct: ${verdict(g / d, '<=', 1.2)}`);
-    if (minimal.length > 0) {
-      const m = median(minimal);
-      console.log(`  reference: minimal forwarder / direct ${fmt(m / d)} (the cost of any user-space hop here); gateway / minimal forwarder ${fmt(g / m)}`);
+    const zero = await runPass('zero-latency', warmup);
+    reportPass(`gateway-setup (classical), zero-latency lab: call set-up (first control request -> TCP established, answer delay excluded), ${calls} calls per path in ${rounds} rounds, alternating call by call`, zero, rounds, ZERO_DELAY_TARGET, true);
+
+    // ---- the same at a wide-area delay on the outside link (netem on both ends)
+    const netemWhat = `p50 set-up gateway / direct, ${2 * o.netemMs} ms RTT on the outside link (netem)`;
+    if (!o.netem) console.log(unavailableLine('primary (wall clock)', netemWhat, '<=', NETEM_TARGET, 'skipped (--no-netem)'));
+    else {
+      const missing = await netemMissing(lab, OUTSIDE_IF);
+      if (missing !== undefined) console.log(unavailableLine('primary (wall clock)', netemWhat, '<=', NETEM_TARGET, missing));
+      else {
+        try {
+          for (const host of ['fw', 'out']) await lab.exec(host, ['tc', 'qdisc', 'replace', 'dev', OUTSIDE_IF, 'root', 'netem', 'delay', `${o.netemMs}ms`]);
+          const wan = await runPass('netem', Math.min(warmup, NETEM_WARMUP_CALLS));
+          reportPass(`gateway-setup (classical), netem ${o.netemMs} ms each way on the outside link (${2 * o.netemMs} ms RTT): ${calls} calls per path in ${rounds} rounds`, wan, rounds, NETEM_TARGET, false, netemWhat);
+        } finally {
+          for (const host of ['fw', 'out']) await lab.exec(host, ['tc', 'qdisc', 'del', 'dev', OUTSIDE_IF, 'root'], { check: false });
+        }
+      }
     }
   } finally {
     for (const p of peers) p.kill();
@@ -424,29 +534,110 @@ async function main(): Promise<void> {
  * The classical gateway's configuration for threeHosts (as in the acceptance test, minus policy
  * extras), with its audit log on, as a real site runs it.
  */
-function classicalToml(fwIn: string, fwOut: string, inAddr: string, outAddr: string, auditFile: string | undefined): string {
+function classicalToml(c: { fwIn: string; fwOut: string; inAddr: string; outAddr: string; auditFile: string | undefined; relay: readonly [number, number]; admin: string }): string {
   return `mode = "classical"
 [inside]
-address = "${fwIn}"
+address = "${c.fwIn}"
 networks = ["10.1.0.0/24"]
 [outside]
-address = "${fwOut}"
-hosts = { "rc-out" = "${outAddr}" }
+address = "${c.fwOut}"
+hosts = { "rc-out" = "${c.outAddr}" }
 dns = false
 [relay]
-ports = "${RELAY_MIN}-${RELAY_MAX}"
+ports = "${c.relay[0]}-${c.relay[1]}"
 [directory]
-alice = "alice@${inAddr}"
+alice = "alice@${c.inAddr}"
 bob = "bob@rc-out"
 [[policy]]
 action = "allow"
 direction = "any"
-${auditFile !== undefined ? `[audit]\nfile = "${auditFile}"\n` : ''}${BENCH_LIMITS}[admin]
-listen = "127.0.0.1:9519"
+${c.auditFile !== undefined ? `[audit]\nfile = "${c.auditFile}"\n` : ''}${BENCH_LIMITS}[admin]
+listen = "${c.admin}"
 [privileges]
 user = "nobody"
 group = "nogroup"
 `;
+}
+
+/** Why netem cannot delay the outside link here (no `tc`, or no sch_netem in the kernel), or undefined. */
+async function netemMissing(lab: Lab, dev: string): Promise<string | undefined> {
+  if (!existsSync(TC)) return `${TC} missing (Debian package iproute2)`;
+  const probe = await lab.exec('fw', [TC, 'qdisc', 'replace', 'dev', dev, 'root', 'netem', 'delay', '1ms'], { check: false });
+  if (probe.code !== 0) return `netem not available in this kernel (sch_netem; tc says: ${probe.stderr.trim().split('\n')[0] ?? ''})`;
+  await lab.exec('fw', [TC, 'qdisc', 'del', 'dev', dev, 'root'], { check: false });
+  return undefined;
+}
+
+// ---------------------------------------------------------------- report (pure: records in, lines out)
+
+/** The steps whose control message the gateway forwards (caller → callee's daemon, callee → caller's). */
+const FORWARDED_STEPS = ['caller LOOK_UP', 'caller ANNOUNCE', 'callee LOOK_UP'] as const;
+
+function pathLine(label: string, v: readonly CallRecord[]): string {
+  const ms = v.map((c) => c.ms);
+  return `  ${label.padEnd(34)}: p50 ${fmt(quantile(ms, 0.5))} ms, p90 ${fmt(quantile(ms, 0.9))} ms, min ${fmt(Math.min(...ms))} ms, max ${fmt(Math.max(...ms))} ms (${ms.length} calls)`;
+}
+
+/** p50 set-up time of each of `rounds` consecutive groups of calls. */
+function roundP50s(v: readonly CallRecord[], rounds: number): number[] {
+  const per = Math.ceil(v.length / rounds);
+  return Array.from({ length: rounds }, (_, r) => median(v.slice(r * per, (r + 1) * per).map((c) => c.ms))).filter((x) => Number.isFinite(x));
+}
+
+/** Per forwarded control message: this path's step time minus the direct call's, call i against call i. */
+function addedPerMessage(path: readonly CallRecord[], direct: readonly CallRecord[]): number[] {
+  const out: number[] = [];
+  path.forEach((c, i) => {
+    const d = direct[i];
+    if (d === undefined) return;
+    for (const k of FORWARDED_STEPS) {
+      const a = c.steps.get(k);
+      const b = d.steps.get(k);
+      if (a !== undefined && b !== undefined) out.push(a - b);
+    }
+  });
+  return out;
+}
+
+function reportPass(title: string, r: PassResult, rounds: number, target: number, detail: boolean, what = 'p50 set-up gateway / direct'): void {
+  const t = r.timed;
+  console.log(title);
+  console.log(machineLine(os.cpus().length, `load average ${os.loadavg()[0]!.toFixed(1)} (shared machine)`));
+  console.log(pathLine('direct (fw routes)', t.direct));
+  console.log(pathLine('gateway (privilege separated)', t.gateway));
+  console.log(pathLine('gateway --no-privsep (in process)', t.inproc));
+  console.log(pathLine('minimal forwarder (reference)', t.minimal));
+  const p50 = (p: keyof PassResult['timed']): number[] => roundP50s(t[p], rounds);
+  console.log(roundsLine('per-round p50 gateway / direct', ratios(p50('gateway'), p50('direct')), ''));
+  console.log(roundsLine('per-round p50 minimal forwarder / direct (any user-space hop)', ratios(p50('minimal'), p50('direct')), ''));
+  console.log(`  gateways' idle CPU (subtracted below): privilege separated ${fmt(r.idleCpuPerS.gateway)} ms/s, in process ${fmt(r.idleCpuPerS.inproc)} ms/s`);
+  console.log(roundsLine('gateway CPU per call (privilege separated, both processes)', r.cpu.gateway, 'ms'));
+  console.log(roundsLine('gateway CPU per call (--no-privsep, one process)', r.cpu.inproc, 'ms'));
+  if (detail) {
+    for (const [path, label] of [['gateway', 'gateway'], ['inproc', 'gateway --no-privsep'], ['minimal', 'minimal forwarder']] as const) {
+      const warmAdded = addedPerMessage(t[path], t.direct);
+      const firstAdded = addedPerMessage(r.warm[path].slice(0, FIRST_CALLS), r.warm.direct.slice(0, FIRST_CALLS));
+      console.log(
+        `  added per forwarded control message (${FORWARDED_STEPS.join(', ')}; ${label} minus direct, call by call): ` +
+          `warm p50 ${fmt(quantile(warmAdded, 0.5), 3)} ms p99 ${fmt(quantile(warmAdded, 0.99), 3)} ms (${warmAdded.length} messages); ` +
+          `first ${Math.min(FIRST_CALLS, r.warm[path].length)} calls p50 ${fmt(quantile(firstAdded, 0.5), 3)} ms p99 ${fmt(quantile(firstAdded, 0.99), 3)} ms (${firstAdded.length} messages)`,
+      );
+    }
+    for (const path of ['direct', 'gateway', 'inproc'] as const) {
+      const keys = [...new Set(t[path].flatMap((c) => [...c.steps.keys()]))];
+      console.log(`    ${path} p50 ms before each step: ${keys.map((k) => `${k} ${fmt(median(t[path].map((c) => c.steps.get(k) ?? NaN).filter((x) => Number.isFinite(x))))}`).join(', ')}`);
+    }
+  }
+  console.log(verdictLine('primary (wall clock)', what, ratios(p50('gateway'), p50('direct')), '<=', target));
+  const privsep = differences(p50('gateway'), p50('inproc'));
+  console.log(roundsLine('per-round p50 set-up, privilege separated minus in process, per call', privsep, 'ms', 3));
+  console.log(
+    verdictLine('primary (wall clock)', 'added p50 per call, privilege separated minus in process (a classical call crosses the boundary 0 times; per hole operation: privsep-holes.js)', privsep, '<=', PRIVSEP_TARGET_MS),
+  );
+  const ps = summarize(privsep);
+  if (ps.max - ps.min > RESOLUTION_FACTOR * PRIVSEP_TARGET_MS)
+    console.log(`  note: the rounds of that difference spread over ${fmt(ps.max - ps.min, 2)} ms, more than ${RESOLUTION_FACTOR} x the ${PRIVSEP_TARGET_MS} ms target: on this machine the per-call figure cannot resolve the target (privsep-holes.js measures the boundary per operation)`);
+  console.log(roundsLine('CPU per call, privilege separated / in process', ratios(r.cpu.gateway, r.cpu.inproc), ''));
 }
 
 if (process.argv[2] === 'peer') {

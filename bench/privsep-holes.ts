@@ -21,7 +21,9 @@ import { PrivilegedService } from '../src/gateway/privsep/privileged-service.js'
 import type { DataPathRequest } from '../src/gateway/session/session-types.js';
 import { PrivilegedChannel } from '../src/privsep/privileged-channel.js';
 import { systemClock } from '../src/shared/clock.js';
+import { cpus, loadavg } from 'node:os';
 import { fmt, median, quantile, sleep } from './bench-util.js';
+import { machineLine, ratios, roundsLine, verdictLine } from './verdict.js';
 
 const SELF = fileURLToPath(import.meta.url);
 /** Default hole opens per path per round, and rounds (issue 17: at least 5 interleaved rounds). */
@@ -152,11 +154,13 @@ async function inner(opens: number, rounds: number): Promise<void> {
   }
   child.kill();
   await holes.stop();
-  const spread = (v: number[]): string => `${fmt(Math.min(...v), 3)}..${fmt(Math.max(...v), 3)}`;
-  console.log(`  in process: p50 median ${fmt(median(inP50s), 3)} ms (rounds ${spread(inP50s)}), CPU ${fmt(median(cpuIn), 0)} µs/open`);
-  console.log(`  separated:  p50 median ${fmt(median(sepP50s), 3)} ms (rounds ${spread(sepP50s)}), CPU ${fmt(median(cpuSep), 0)} µs/open (both processes)`);
-  const m = median(added);
-  console.log(`  VERDICT added p50 per hole open: median ${fmt(m, 3)} ms (rounds ${spread(added)}; target <= ${TARGET_ADDED_P50_MS}): ${m <= TARGET_ADDED_P50_MS && rounds >= 5 ? 'met' : 'not met'}`);
+  console.log(machineLine(cpus().length, `load average ${loadavg()[0]!.toFixed(1)} (shared machine)`));
+  console.log(roundsLine('in process: p50 per hole open', inP50s, 'ms', 3));
+  console.log(roundsLine('separated:  p50 per hole open', sepP50s, 'ms', 3));
+  console.log(roundsLine('in process: CPU per hole open', cpuIn, 'µs', 0));
+  console.log(roundsLine('separated:  CPU per hole open (both processes)', cpuSep, 'µs', 0));
+  console.log(roundsLine('CPU per hole open, separated / in process', ratios(cpuSep, cpuIn), ''));
+  console.log(verdictLine('primary (wall clock)', 'added p50 per hole open, separated minus in process (ms)', added, '<=', TARGET_ADDED_P50_MS));
 }
 
 const args = process.argv.slice(2);

@@ -11,25 +11,26 @@
  * a daemon down but hardly make it do less work per request. Throughput (closed loop, CONCURRENCY
  * sockets) is secondary, latency p50/p99 (one socket, one request at a time) informative. At
  * least MIN_ROUNDS rounds, interleaved (which daemon goes first alternates); the report gives each
- * round, the median and spread (min..max) per daemon, and "met"/"not met" from the medians.
+ * round, the median and spread (min..max) per daemon, and "met"/"not met" (bench/verdict.ts) from the
+ * median of the per-round ratios.
  *   node dist/bench/talkd.js            (BENCH_ROUNDS, BENCH_REQUESTS, BENCH_MS to change the size)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { existsSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeNtalkCtlMsg, sockAddr } from '../src/protocol/index.js';
 import { RequestType } from '../src/protocol/talk-types.js';
 import { bindUdpSocketFd, socketLocalAddress } from '../src/native/fd-datagram-endpoint.js';
 import { libc } from '../src/native/libc.js';
+import { machineLine, MIN_ROUNDS, procCpuMs, ratios, roundsLine, verdictLine } from './verdict.js';
 
 const BENCH_REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 20_000);
 const BENCH_MS = Number(process.env['BENCH_MS'] ?? 5_000);
 const CONCURRENCY = 8;
 const REPLY_TIMEOUT_MS = 200;
-/** Fewest rounds a verdict may rest on (issue 17). */
-const MIN_ROUNDS = 5;
 /** Rounds per daemon, alternating which goes first (the machine is shared: this evens out load drift). */
 const ROUNDS = Math.max(MIN_ROUNDS, Number(process.env['BENCH_ROUNDS'] ?? 7));
 /** Targets (issue 17): CPU per request at most netkit's (primary), throughput at least netkit's. */
@@ -83,20 +84,6 @@ async function worker(port: number, deadline: number, budget: { left: number }):
   return { lat, lost };
 }
 
-/** One round against one daemon: warm-up, closed-loop throughput, then one-at-a-time latencies. */
-/** utime + stime of a process in clock ticks (/proc/PID/stat fields 14 and 15), or NaN. */
-function cpuTicks(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return NaN;
-  }
-}
-/** USER_HZ: clock ticks per second on Linux. */
-const TICKS_PER_SECOND = 100;
-
 interface Round {
   rps: number;
   lat: number[];
@@ -105,14 +92,15 @@ interface Round {
   cpuUs: number;
 }
 
+/** One round against one daemon: warm-up, closed-loop throughput, then one-at-a-time latencies. */
 async function measure(port: number, pid: number | undefined): Promise<Round> {
   await worker(port, Date.now() + 500, { left: 500 });
   const budget = { left: BENCH_REQUESTS };
-  const cpu0 = cpuTicks(pid);
+  const cpu0 = procCpuMs(pid ?? -1);
   const start = process.hrtime.bigint();
   const runs = await Promise.all(Array.from({ length: CONCURRENCY }, () => worker(port, Date.now() + BENCH_MS, budget)));
   const secs = Number(process.hrtime.bigint() - start) / 1e9;
-  const cpu = (cpuTicks(pid) - cpu0) / TICKS_PER_SECOND;
+  const cpu = (procCpuMs(pid ?? -1) - cpu0) / 1000;
   const done = runs.reduce((n, r) => n + r.lat.length, 0);
   const single = await worker(port, Date.now() + BENCH_MS, { left: Math.min(BENCH_REQUESTS, LATENCY_REQUESTS) });
   return { rps: done / secs, lat: single.lat, lost: runs.reduce((n, r) => n + r.lost, 0) + single.lost, cpuUs: (cpu / done) * 1e6 };
@@ -175,11 +163,6 @@ function fmt(r: Summary): string {
   );
 }
 
-function verdict(ratio: number, op: '<=' | '>=', target: number): string {
-  const ok = op === '<=' ? ratio <= target : ratio >= target;
-  return `${ratio.toFixed(2)}   target ${op} ${target.toFixed(1)}: ${ok ? 'met' : 'not met'}`;
-}
-
 async function main(): Promise<void> {
   if (!existsSync(NETKIT)) {
     process.stderr.write(`bench/talkd: ${NETKIT} missing; install it with: apt-get install -y talkd\n`);
@@ -213,8 +196,9 @@ async function main(): Promise<void> {
     out(
       `LOOK_UP on loopback; ${ROUNDS} interleaved rounds; throughput: ${CONCURRENCY} concurrent sockets, closed loop, ` +
         `up to ${BENCH_REQUESTS} requests or ${BENCH_MS} ms; latency: 1 socket; CPU: utime+stime of the daemon process ` +
-        `(/proc/PID/stat, ${1e6 / TICKS_PER_SECOND / 1000} ms ticks) over the throughput phase`,
+        `(/proc/PID/stat) over the throughput phase`,
     );
+    out(machineLine(cpus().length, `load average ${loadavg()[0]!.toFixed(1)} (shared machine: wall clock is noisy, CPU decides)`));
     for (let i = 0; i < ROUNDS; i++) {
       const x = ra[i];
       const y = rb[i];
@@ -227,12 +211,12 @@ async function main(): Promise<void> {
     }
     out(`talkgate talkd: ${fmt(a)}`);
     out(`netkit talkd:   ${fmt(b)}`);
-    const pairCpu = ra.map((r, i) => r.cpuUs / (rb[i]?.cpuUs ?? NaN));
-    out(
-      `CPU per request, talkgate / netkit (medians; primary): ${verdict(a.cpuUs / b.cpuUs, '<=', CPU_RATIO_TARGET)}   ` +
-        `(per-round ratios median ${median(pairCpu).toFixed(2)}, spread ${Math.min(...pairCpu).toFixed(2)}..${Math.max(...pairCpu).toFixed(2)})`,
-    );
-    out(`throughput, talkgate / netkit (medians; secondary): ${verdict(a.rps / b.rps, '>=', THROUGHPUT_RATIO_TARGET)}`);
+    out(roundsLine('talkgate CPU per request', ra.map((r) => r.cpuUs), 'µs', 1));
+    out(roundsLine('netkit CPU per request  ', rb.map((r) => r.cpuUs), 'µs', 1));
+    out(roundsLine('talkgate throughput', ra.map((r) => r.rps), 'req/s', 0));
+    out(roundsLine('netkit throughput  ', rb.map((r) => r.rps), 'req/s', 0));
+    out(verdictLine('primary (CPU)', 'talkgate / netkit CPU per request', ratios(ra.map((r) => r.cpuUs), rb.map((r) => r.cpuUs)), '<=', CPU_RATIO_TARGET));
+    out(verdictLine('secondary (wall clock)', 'talkgate / netkit throughput', ratios(ra.map((r) => r.rps), rb.map((r) => r.rps)), '>=', THROUGHPUT_RATIO_TARGET));
     out(`talkgate p99: ${a.p99.toFixed(3)} ms (informative; target <= 1 ms)`);
     out(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').trim()} (a shared machine: rounds spread with it)`);
   } finally {

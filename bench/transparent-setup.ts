@@ -22,7 +22,10 @@
  * and the gateway's own share is printed: per request type, the time between the client's request
  * and the gateway's answer on the inside wire, minus the daemon's round trip on the outside wire.
  *
- * Run: node dist/bench/transparent-setup.js [blocks=3] [calls-per-block=15]
+ * Verdict (bench/verdict.ts): the median over the blocks of (transparent block p50 / the adjacent
+ * direct block's p50) <= 1.2; the gateway's CPU per call (all its processes, schedstat) beside it.
+ *
+ * Run: node dist/bench/transparent-setup.js [blocks=5] [calls-per-block=15]
  */
 import dgram from 'node:dgram';
 import { spawn } from 'node:child_process';
@@ -50,10 +53,13 @@ import { TalkdControl } from '../test/lab/talkd-control.js';
 import { transparentGatewayToml } from '../test/lab/transparent-lab.js';
 import { readPcap, type PcapFrame } from '../test/lab/pcap-reader.js';
 import { LabProcess, type Lab } from '../test/lab/lab.js';
-import { fmt, median, quantile, verdict } from './bench-util.js';
+import os from 'node:os';
+import { fmt, median, quantile } from './bench-util.js';
+import { machineLine, MIN_ROUNDS, ratios as perRound, roundsLine, treeCpuMs, verdictLine } from './verdict.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const BLOCKS = Math.max(1, Math.min(Number(process.argv[2] ?? 3), 10));
+/** Interleaved blocks per mode: each gives one ratio (verdict.ts: at least MIN_ROUNDS). */
+const BLOCKS = Math.max(1, Math.min(Number(process.argv[2] ?? MIN_ROUNDS), 10));
 const CALLS = Math.max(1, Math.min(Number(process.argv[3] ?? 15), 100));
 const PREFIX = 'tgxb';
 const TABLE = `${PREFIX}_intercept`;
@@ -295,6 +301,8 @@ async function main(): Promise<void> {
     const e = spawnRole(lab, 'out', '--callee');
     const times: Record<'direct' | 'transparent', number[]> = { direct: [], transparent: [] };
     const blockMedians: Record<'direct' | 'transparent', number[]> = { direct: [], transparent: [] };
+    /** The gateway's CPU per timed call (ms), per transparent block. */
+    const cpuPerCall: number[] = [];
     const captureOn = process.env['TG_BENCH_CAPTURE'] === '1';
     const pcaps: { inside: PcapFrame[]; outside: PcapFrame[] } = { inside: [], outside: [] };
     let n = 0;
@@ -313,10 +321,12 @@ async function main(): Promise<void> {
         try {
           for (let w = 0; w < WARMUP_CALLS; w++) await oneCall(c, e, ++n, respondHost);
           const block: number[] = [];
+          const cpu0 = gw === undefined ? NaN : treeCpuMs(gw.pid ?? -1);
           for (let i = 0; i < CALLS; i++) {
             await new Promise((r) => setTimeout(r, GAP_MS));
             block.push(await oneCall(c, e, ++n, respondHost, mode));
           }
+          if (gw !== undefined) cpuPerCall.push((treeCpuMs(gw.pid ?? -1) - cpu0) / CALLS);
           times[mode].push(...block);
           blockMedians[mode].push(median(block));
         } finally {
@@ -346,7 +356,10 @@ async function main(): Promise<void> {
     }
     const ratios = blockMedians.transparent.map((x, i) => x / (blockMedians.direct[i] ?? NaN));
     process.stdout.write(`  per-block median ratios (transparent / direct, adjacent blocks): ${ratios.map((r) => fmt(r)).join(' ')}\n`);
-    process.stdout.write(`  transparent / direct: median ${verdict(median(t) / median(d), '<=', TARGET)}; p90 ${fmt(quantile(t, 0.9) / quantile(d, 0.9))}\n`);
+    process.stdout.write(`${machineLine(os.cpus().length, `load average ${os.loadavg()[0]!.toFixed(1)} (shared machine)`)}\n`);
+    process.stdout.write(`${roundsLine('gateway CPU per call (all its processes)', cpuPerCall, 'ms', 2)}\n`);
+    process.stdout.write(`  pooled: transparent / direct p50 ${fmt(median(t) / median(d))}, p90 ${fmt(quantile(t, 0.9) / quantile(d, 0.9))}\n`);
+    process.stdout.write(`${verdictLine('primary (wall clock)', 'transparent / direct block p50 set-up', perRound(blockMedians.transparent, blockMedians.direct), '<=', TARGET)}\n`);
     process.stdout.write(`  (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
     c.child.stdin?.end();
     e.child.stdin?.end();
