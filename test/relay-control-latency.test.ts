@@ -164,7 +164,9 @@ test('while a relayed call carries 20 MB of escape-heavy content, LOOK_UP and /h
   } finally {
     mover.kill();
     gw.kill('SIGTERM');
+    const killer = setTimeout(() => gw.kill('SIGKILL'), 10_000);
     await once(gw, 'exit');
+    clearTimeout(killer);
     alice.close();
     prober.close();
     daemon.close();
