@@ -59,7 +59,9 @@ export type PrivilegedRefusal =
   | 'datagram-size'
   | 'send-sides'
   | 'no-interception'
-  | 'send-failed';
+  | 'send-failed'
+  /** This node of an HA pair is not the master: it opens no hole (docs/ha.md). */
+  | 'ha-not-master';
 
 export type PrivilegedReply =
   | { readonly t: 'res'; readonly id: number; readonly ok: true; readonly result?: unknown }
