@@ -79,6 +79,14 @@ describe('HA pair: keepalived + conntrackd, conversations and ringing calls surv
     await dead.crash();
     const servingAt = await next.waitRole('master', 15_000);
     note(`${dead.name} killed -> ${next.name} master after ${servingAt - killedAt} ms (advert ${ADVERT_INT_S} s)`);
+    // The safe order: conntrackd committed (and resynced) before the gateway was told to serve.
+    const log = await waitUntil('the notify hook finished', async () => {
+      const l = await next.notifyLog();
+      const last = l.slice(l.lastIndexOf(' MASTER\n'));
+      return /MASTER done/.test(last) ? last : undefined;
+    }, 10_000, 100);
+    const order = ['-c: ok', '-f: ok', '-R: ok', '-B: ok', '"notify":"MASTER"'].map((s) => log.indexOf(s));
+    assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > (order[k - 1] ?? 0))), `notify hook out of order:\n${log}`);
     return [killedAt, servingAt];
   }
 

@@ -11,7 +11,7 @@
  * `talkgate ha notify STATE` (examples/talkgate-ha-notify). Nodes are crashed the hard way: their
  * links go down and talkgate, keepalived and conntrackd get SIGKILL.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, type LabProcess, type LabSpec } from './lab.js';
 import { repoRoot, talkgateArgv } from './peers.js';
@@ -255,6 +255,9 @@ export class HaNode {
       await this.lab.exec(this.name, ['ip', 'addr', 'del', `${vip}/24`, 'dev', i], { check: false });
     }
     await this.lab.exec(this.name, ['conntrack', '-F'], { check: false });
+    // conntrackd's lock file and socket of the killed instance (a reboot clears them).
+    rmSync(join(this.dir, 'conntrackd.lock'), { force: true });
+    rmSync(join(this.dir, 'conntrackd.ctl'), { force: true });
     for (const i of ['inside', 'outside', 'sync']) await this.lab.exec(this.name, ['ip', 'link', 'set', i, 'up']);
     await this.start();
   }
