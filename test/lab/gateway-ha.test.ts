@@ -185,16 +185,16 @@ describe('HA pair: keepalived + conntrackd, conversations and ringing calls surv
   });
 
   test('a call ringing at the failover completes when the callee answers after it (outbound: alice inside calls bob)', async () => {
-    const first = await ring(alice, bob, `bob@${VIP_IN}`);
-    assert.match(first, /alice@/);
+    const respondWith = await ring(alice, bob, `bob@${VIP_IN}`);
     const [, servingAt] = await failover(a, b);
-    // The caller's client re-announces (RING_WAIT); the new master rebuilds the call and rings again.
-    const m = bob.mark();
-    const again = respondWithOf(await bob.waitForOutput(RESPOND_RE, m, REANNOUNCE_WAIT_MS));
-    note(`outbound ringing call: re-rung through gwb ${Date.now() - servingAt} ms after the failover`);
-    await bob.type(`${NETKIT_TALK} ${again}`);
+    // bob answers at once (before alice's client re-announces): gwb never saw the call and rebuilds
+    // it from alice's daemon (her LEAVE_INVITE), then opens a fresh hole.
+    const answered = Date.now();
+    await bob.type(`${NETKIT_TALK} ${respondWith}`);
     await bob.waitFor(/Connection established/, T);
     await alice.waitFor(/Connection established/, T);
+    note(`outbound ringing call: answered ${answered - servingAt} ms after the failover, connected after ${Date.now() - answered} ms`);
+    assert.ok(b.lines().some((l) => l.includes('call rebuilt from the caller')), 'gwb rebuilt the call');
     await exchange(alice, bob, 'rung-out');
     await hangUp(alice, bob);
     await a.restore();
@@ -203,16 +203,30 @@ describe('HA pair: keepalived + conntrackd, conversations and ringing calls surv
   });
 
   test('a call ringing at the failover completes when the callee answers after it (inbound: dave outside calls carol)', async () => {
-    await ring(dave, carol, `carol@${VIP_OUT}`);
+    const respondWith = await ring(dave, carol, `carol@${VIP_OUT}`);
     const [, servingAt] = await failover(b, a);
-    const m = carol.mark();
-    const again = respondWithOf(await carol.waitForOutput(RESPOND_RE, m, REANNOUNCE_WAIT_MS));
-    note(`inbound ringing call: re-rung through gwa ${Date.now() - servingAt} ms after the failover`);
-    await carol.type(`${NETKIT_TALK} ${again}`);
+    const answered = Date.now();
+    await carol.type(`${NETKIT_TALK} ${respondWith}`);
     await carol.waitFor(/Connection established/, T);
     await dave.waitFor(/Connection established/, T);
+    note(`inbound ringing call: answered ${answered - servingAt} ms after the failover, connected after ${Date.now() - answered} ms`);
+    assert.ok(a.lines().some((l) => l.includes('call rebuilt from the caller')), 'gwa rebuilt the call');
     await exchange(dave, carol, 'rung-in');
     await hangUp(dave, carol);
+  });
+
+  test('a ringing call whose callee waits for the re-announce: the new master rings again and the call completes', async () => {
+    await ring(alice, bob, `bob@${VIP_IN}`);
+    await b.restore();
+    await sleep(2_500 * ADVERT_INT_S);
+    const [, servingAt] = await failover(a, b);
+    const m = bob.mark();
+    const again = respondWithOf(await bob.waitForOutput(RESPOND_RE, m, REANNOUNCE_WAIT_MS));
+    note(`ringing call re-rung through gwb by alice's re-announce ${Date.now() - servingAt} ms after the failover`);
+    await bob.type(`${NETKIT_TALK} ${again}`);
+    await bob.waitFor(/Connection established/, T);
+    await alice.waitFor(/Connection established/, T);
+    await hangUp(alice, bob);
   });
 
   test('captures on the outside segment show no inside address during all of it', async () => {
