@@ -11,7 +11,7 @@
  * `talkgate ha notify STATE` (examples/talkgate-ha-notify). Nodes are crashed the hard way: their
  * links go down and talkgate, keepalived and conntrackd get SIGKILL.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, type LabProcess, type LabSpec } from './lab.js';
 import { repoRoot, talkgateArgv } from './peers.js';
@@ -32,6 +32,8 @@ export const ADVERT_INT_S = 1;
 export const KEEPALIVED = '/usr/sbin/keepalived';
 export const CONNTRACKD = '/usr/sbin/conntrackd';
 export const PINHOLE_PORTS = [41000, 41009] as const;
+/** USER_HZ of /proc/<pid>/stat utime and stime (sysconf(_SC_CLK_TCK), 100 on Linux). */
+const CLOCK_TICKS_PER_S = 100;
 
 export function haSpec(prefix: string, users: readonly string[]): LabSpec {
   return {
@@ -48,7 +50,15 @@ export function haSpec(prefix: string, users: readonly string[]): LabSpec {
   };
 }
 
-export function gatewayConfig(prefix: string, node: HaNodeName, dir: string, audit: string): string {
+/** What a lab or benchmark may vary per pair. */
+export interface HaPairOptions {
+  /** VRRP advertisement interval, s (fractions switch keepalived to VRRPv3). */
+  readonly advertS?: number;
+  /** [pinhole] outbound (the benchmark's plain TCP flow uses "open"). */
+  readonly outbound?: 'holes' | 'open';
+}
+
+export function gatewayConfig(prefix: string, node: HaNodeName, dir: string, audit: string, outbound: 'holes' | 'open' = 'holes'): string {
   return `
 mode = "pinhole"
 [inside]
@@ -76,6 +86,7 @@ table = "${prefix}_intercept"
 table = "${prefix}_pinhole"
 ports = "${PINHOLE_PORTS[0]}-${PINHOLE_PORTS[1]}"
 hole_timeout = 60
+outbound = "${outbound}"
 [ha]
 role = "backup"
 conntrackd = "${CONNTRACKD}"
@@ -84,7 +95,7 @@ conntrackd_config = "${join(dir, 'conntrackd.conf')}"
 `;
 }
 
-export function keepalivedConfig(node: HaNodeName, notify: (state: string) => string): string {
+export function keepalivedConfig(node: HaNodeName, notify: (state: string) => string, advertS: number = ADVERT_INT_S): string {
   const a = NODE_ADDR[node];
   const instance = (name: string, iface: string, vrid: number, vip: string): string => `
 vrrp_instance ${name} {
@@ -93,7 +104,7 @@ vrrp_instance ${name} {
   interface ${iface}
   virtual_router_id ${vrid}
   priority ${a.priority}
-  advert_int ${ADVERT_INT_S}
+  advert_int ${advertS}
   virtual_ipaddress {
     ${vip}/24 dev ${iface}
   }
@@ -104,7 +115,7 @@ global_defs {
   enable_script_security
   script_user root
   vrrp_garp_master_delay 1
-  vrrp_garp_master_repeat 3
+  vrrp_garp_master_repeat 3${Number.isInteger(advertS) ? '' : '\n  vrrp_version 3'}
 }
 vrrp_sync_group TALKGATE {
   group {
@@ -180,15 +191,16 @@ export class HaNode {
   constructor(
     readonly lab: Lab,
     readonly name: HaNodeName,
+    opts: HaPairOptions = {},
   ) {
     this.dir = lab.hostDir(name);
     this.conf = join(this.dir, 'gateway.toml');
     const p = lab.spec.prefix;
-    writeFileSync(this.conf, gatewayConfig(p, name, this.dir, join(this.dir, 'audit.jsonl')), { mode: 0o644 });
+    writeFileSync(this.conf, gatewayConfig(p, name, this.dir, join(this.dir, 'audit.jsonl'), opts.outbound), { mode: 0o644 });
     writeFileSync(join(this.dir, 'conntrackd.conf'), conntrackdConfig(name, this.dir), { mode: 0o644 });
     // The shipped notify script, with this node's talkgate command and configuration.
     const notify = (state: string): string => `${join(repoRoot(), 'examples', 'talkgate-ha-notify')} ${state} ${this.conf} ${talkgateArgv().join(' ')}`;
-    writeFileSync(join(this.dir, 'keepalived.conf'), keepalivedConfig(name, notify), { mode: 0o644 });
+    writeFileSync(join(this.dir, 'keepalived.conf'), keepalivedConfig(name, notify, opts.advertS), { mode: 0o644 });
   }
 
   /** talkgate's log lines. */
@@ -260,6 +272,27 @@ export class HaNode {
     rmSync(join(this.dir, 'conntrackd.ctl'), { force: true });
     for (const i of ['inside', 'outside', 'sync']) await this.lab.exec(this.name, ['ip', 'link', 'set', i, 'up']);
     await this.start();
+  }
+
+  /** Whether this node holds the virtual outside address (keepalived made it master). */
+  async hasVip(): Promise<boolean> {
+    return (await this.lab.exec(this.name, ['ip', '-br', 'addr', 'show', 'dev', 'outside'], { check: false })).stdout.includes(`${VIP_OUT}/`);
+  }
+
+  /** CPU time (ms) of this node's talkgate processes (privileged + worker), from /proc. */
+  async talkgateCpuMs(): Promise<number> {
+    let ticks = 0;
+    for (const p of await this.lab.pids(this.name)) {
+      if (!p.argv.some((a) => a.endsWith('talkgate.js') || a.endsWith('gateway-worker.js'))) continue;
+      try {
+        const f = readFileSync(`/proc/${p.pid}/stat`, 'latin1');
+        const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+        ticks += Number(rest[11]) + Number(rest[12]);
+      } catch {
+        /* exited */
+      }
+    }
+    return ticks * (1000 / CLOCK_TICKS_PER_S);
   }
 
   /** Every element in talkgate's sets on this node. */
