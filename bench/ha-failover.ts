@@ -7,7 +7,8 @@
  * (one timestamped line every TICK_MS, SNATed to the virtual outside address and replicated by
  * conntrackd exactly like a call's flow), then the killed node comes back as backup; the next
  * round kills the other node. Measured, per advertisement interval:
- * - failover time: kill → the first byte of the ongoing flow received through the new master;
+ * - failover time: kill (its links going down) → the first byte of the ongoing flow received after
+ *   the links are down, i.e. through the new master;
  * - the reference measured in the same round: kill → the virtual address on the new node
  *   (keepalived alone), and the ratio failover / reference;
  * - kill → the gateway serving (conntrackd committed, `talkgate ha notify MASTER` done);
@@ -138,11 +139,14 @@ async function pair(advertS: number, rounds: number): Promise<Round[]> {
       const cpu0 = await next.talkgateCpuMs();
       const mark = sinkProc.stdout.length;
       const killedAt = Date.now();
+      // Links first (the machine is gone from the network), then the processes.
+      for (const ifc of ['inside', 'outside', 'sync']) await lab.exec(dead.name, ['ip', 'link', 'set', ifc, 'down']);
+      const downAt = Date.now();
       await dead.crash();
       const vipAt = await until('the virtual address on the new master', async () => (await next.hasVip()) && Date.now(), FAILOVER_MAX_MS, 10);
       const servingAt = await next.waitRole('master', FAILOVER_MAX_MS);
       const firstAt = await until('the first byte through the new master', () => {
-        const after = sinkProc.stdout.slice(mark).split('\n').map((l) => Number(l.split(' ')[0])).filter((t) => t > killedAt);
+        const after = sinkProc.stdout.slice(mark).split('\n').map((l) => Number(l.split(' ')[0])).filter((t) => t > downAt);
         return after[0];
       }, FAILOVER_MAX_MS, 10);
       const cpuMs = (await next.talkgateCpuMs()) - cpu0;

@@ -1,8 +1,8 @@
 /**
  * `talkgate ha notify STATE [--config FILE]` and `talkgate ha status [--config FILE]`: one node of
  * an HA pair (docs/ha.md). keepalived's notify script runs `ha notify` (as root) on every state
- * change: for MASTER it commits conntrackd's replicated flows into the kernel and resyncs first,
- * then tells the running gateway to serve; for BACKUP, FAULT and STOP it tells the gateway to stop
+ * change: for MASTER it commits conntrackd's replicated flows into the kernel first, then tells
+ * the running gateway to serve, then resyncs conntrackd's caches; for BACKUP, FAULT and STOP it tells the gateway to stop
  * opening holes and remove those it holds, then lets conntrackd age the stale entries and resync.
  * The gateway is reached through the root-only unix socket `[ha] control_socket`.
  */

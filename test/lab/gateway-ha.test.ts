@@ -79,13 +79,13 @@ describe('HA pair: keepalived + conntrackd, conversations and ringing calls surv
     await dead.crash();
     const servingAt = await next.waitRole('master', 15_000);
     note(`${dead.name} killed -> ${next.name} master after ${servingAt - killedAt} ms (advert ${ADVERT_INT_S} s)`);
-    // The safe order: conntrackd committed (and resynced) before the gateway was told to serve.
+    // The safe order: conntrackd committed before the gateway was told to serve, resynced after.
     const log = await waitUntil('the notify hook finished', async () => {
       const l = await next.notifyLog();
       const last = l.slice(l.lastIndexOf(' MASTER\n'));
       return /MASTER done/.test(last) ? last : undefined;
     }, 10_000, 100);
-    const order = ['-c: ok', '-f: ok', '-R: ok', '-B: ok', '"notify":"MASTER"'].map((s) => log.indexOf(s));
+    const order = ['-c: ok', '"notify":"MASTER"', '-f: ok', '-R: ok', '-B: ok'].map((s) => log.indexOf(s));
     assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > (order[k - 1] ?? 0))), `notify hook out of order:\n${log}`);
     return [killedAt, servingAt];
   }
@@ -227,6 +227,26 @@ describe('HA pair: keepalived + conntrackd, conversations and ringing calls surv
     await bob.waitFor(/Connection established/, T);
     await alice.waitFor(/Connection established/, T);
     await hangUp(alice, bob);
+  });
+
+  test('split brain (VRRP between the nodes lost, both master) is detected and logged by the masters, and its end too', async () => {
+    if (a.gw?.running !== true) await a.restore(); // killed by the test before
+    await sleep(2_500 * ADVERT_INT_S);
+    const [ra, rb] = [await a.role(), await b.role()];
+    assert.ok(ra !== rb, `one master before: ${ra} / ${rb}`);
+    // The nodes stop hearing each other's advertisements (both directions cut on gwa): gwa becomes master too.
+    await lab.nft('gwa', 'table inet tgha_sb {\n  chain input {\n    type filter hook input priority -300; policy accept;\n    ip protocol vrrp drop\n  }\n  chain output {\n    type filter hook output priority -300; policy accept;\n    ip protocol vrrp drop\n  }\n}\n');
+    try {
+      await a.waitRole('master', 15_000);
+      await b.waitRole('master', 15_000);
+      const detected = await waitUntil('split brain logged', () => [a, b].find((n) => n.lines().some((l) => l.includes('ha: split brain: this node is master'))), 15_000, 100);
+      note(`split brain detected by ${detected.name}`);
+    } finally {
+      await lab.exec('gwa', ['nft', 'delete', 'table', 'inet', 'tgha_sb']);
+    }
+    // The adverts meet again: the higher priority stays master, the other steps down; the end is logged.
+    await waitUntil('one master again', async () => (await a.role()) !== (await b.role()), 15_000, 200);
+    await waitUntil('split brain over', () => [a, b].some((n) => n.lines().some((l) => l.includes('ha: split brain over'))), 10_000, 100);
   });
 
   test('captures on the outside segment show no inside address during all of it', async () => {

@@ -4,11 +4,10 @@ import { haNotifyPlan } from './ha-notify-plan.js';
 
 const ctd = { program: '/usr/sbin/conntrackd', config: '/etc/conntrackd/conntrackd.conf' };
 
-test('haNotifyPlan(MASTER) commits the external cache first, then flushes, resyncs and bulk-sends, all before the gateway serves', () => {
+test('haNotifyPlan(MASTER) commits the external cache before the gateway serves, then flushes, resyncs and bulk-sends', () => {
   const p = haNotifyPlan('MASTER', ctd);
-  assert.deepEqual(p.before.map((a) => a.at(-1)), ['-c', '-f', '-R', '-B']);
-  assert.deepEqual(p.before[0], ['/usr/sbin/conntrackd', '-C', '/etc/conntrackd/conntrackd.conf', '-c']);
-  assert.deepEqual(p.after, []);
+  assert.deepEqual(p.before, [['/usr/sbin/conntrackd', '-C', '/etc/conntrackd/conntrackd.conf', '-c']]);
+  assert.deepEqual(p.after.map((a) => a.at(-1)), ['-f', '-R', '-B']);
 });
 
 test('haNotifyPlan(BACKUP/FAULT/STOP) tells the gateway first; conntrackd only afterwards', () => {

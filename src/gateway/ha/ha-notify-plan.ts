@@ -2,7 +2,8 @@
  * What `talkgate ha notify STATE` runs, in order (pure). conntrack-tools' own failover script
  * (doc/sync/primary-backup.sh) gives the conntrackd steps; the order around the gateway is the
  * issue's: a new master commits the replicated flows into its kernel BEFORE the gateway serves
- * (keepalived issues #2254, #2414: serving first makes the kernel reset the flows), a node that
+ * (keepalived issues #2254, #2414: serving first makes the kernel reset the flows) and resyncs
+ * conntrackd's caches afterwards; a node that
  * steps down stops opening holes first and only then lets conntrackd age its stale entries.
  */
 import type { HaState } from './ha-role.js';
@@ -19,8 +20,13 @@ export interface HaNotifyPlan {
   readonly after: readonly (readonly string[])[];
 }
 
-/** primary-backup.sh "primary": commit the external cache, flush both caches, resync from the kernel, bulk-send to the backup. */
-const MASTER_STEPS = ['-c', '-f', '-R', '-B'] as const;
+/**
+ * primary-backup.sh "primary": commit the external cache (before the gateway serves: the flows
+ * must be in the kernel first), then flush both caches, resync from the kernel and bulk-send to
+ * the backup (after: they touch only conntrackd's caches, and a new call need not wait for them).
+ */
+const MASTER_COMMIT = ['-c'] as const;
+const MASTER_RESYNC = ['-f', '-R', '-B'] as const;
 /** "backup": shorten the kernel timers of what this node held (-t), ask the master for a full resync (-n). */
 const BACKUP_STEPS = ['-t', '-n'] as const;
 /** "fault": shorten the kernel timers only. */
@@ -31,7 +37,7 @@ export function haNotifyPlan(state: HaState, conntrackd: ConntrackdSetting | und
   const steps = (flags: readonly string[]): string[][] => (conntrackd === undefined ? [] : flags.map(argv));
   switch (state) {
     case 'MASTER':
-      return { before: steps(MASTER_STEPS), after: [] };
+      return { before: steps(MASTER_COMMIT), after: steps(MASTER_RESYNC) };
     case 'BACKUP':
       return { before: [], after: steps(BACKUP_STEPS) };
     case 'FAULT':
