@@ -260,3 +260,60 @@ describe('HA pair: keepalived + conntrackd, conversations and ringing calls surv
     note(`outside capture: ${pkts.length} packets, none with an inside address`);
   });
 });
+
+describe('HA pair in a relay mode (classical): a relayed conversation cannot survive, it ends clearly; a new call works at once', { skip, timeout: 180_000 }, () => {
+  let lab: Lab;
+  let a: HaNode;
+  let b: HaNode;
+  let alice: Terminal;
+  let bob: Terminal;
+
+  before(async () => {
+    lab = await Lab.create(haSpec('tgha', ['alice', 'bob']));
+    const daemons = new TalkdControl(lab);
+    await daemons.use('in', { kind: 'netkit' });
+    await daemons.use('out', { kind: 'netkit' });
+    alice = await lab.login('in', 'alice');
+    bob = await lab.login('out', 'bob');
+    a = new HaNode(lab, 'gwa', { mode: 'classical' });
+    b = new HaNode(lab, 'gwb', { mode: 'classical' });
+    await a.start();
+    await a.waitRole('master', 20_000);
+    await b.start();
+    await sleep(2_500 * ADVERT_INT_S);
+  });
+
+  after(async () => {
+    if (process.env['TG_LAB_SHOW_LOG'] === '1') process.stderr.write(`${a?.log()}\n${b?.log()}\n`);
+    await lab?.destroy();
+  });
+
+  test('after kill -9 of the master, each user\'s next keystroke ends the relayed conversation with "Connection closed"; calling again works through the new master', async () => {
+    const m = bob.mark();
+    await alice.type(`${NETKIT_TALK} bob@${VIP_IN}`);
+    const respondWith = respondWithOf(await bob.waitForOutput(RESPOND_RE, m, T));
+    await bob.type(`${NETKIT_TALK} ${respondWith}`);
+    await bob.waitFor(/Connection established/, T);
+    await alice.waitFor(/Connection established/, T);
+    assert.ok((await lab.exec('gwa', ['ss', '-H', '-tan', 'state', 'established'])).stdout.trim() !== '', 'the conversation is relayed by gwa');
+    await a.crash();
+    await b.waitRole('master', 15_000);
+    await alice.type('lost?');
+    await bob.type('lost?');
+    // The new master has no socket for the relayed connections: its kernel resets them, and netkit
+    // shows "[Connection closed. ^C to exit]" (on the screen: the typescript has only the changed part).
+    await alice.waitFor(/Connection closed/, 20_000);
+    await bob.waitFor(/Connection closed/, 20_000);
+    for (const t of [alice, bob]) await t.backToPrompt();
+    const m2 = bob.mark();
+    await alice.type(`${NETKIT_TALK} bob@${VIP_IN}`);
+    const again = respondWithOf(await bob.waitForOutput(RESPOND_RE, m2, T));
+    await bob.type(`${NETKIT_TALK} ${again}`);
+    await bob.waitFor(/Connection established/, T);
+    await alice.waitFor(/Connection established/, T);
+    for (const t of [alice, bob]) {
+      await t.key('C-c');
+      await t.backToPrompt();
+    }
+  });
+});

@@ -56,11 +56,21 @@ export interface HaPairOptions {
   readonly advertS?: number;
   /** [pinhole] outbound (the benchmark's plain TCP flow uses "open"). */
   readonly outbound?: 'holes' | 'open';
+  /** The gateway's mode (default pinhole; classical relays the conversation in talkgate). */
+  readonly mode?: 'pinhole' | 'classical';
 }
 
-export function gatewayConfig(prefix: string, node: HaNodeName, dir: string, audit: string, outbound: 'holes' | 'open' = 'holes'): string {
+export function gatewayConfig(prefix: string, node: HaNodeName, dir: string, audit: string, outbound: 'holes' | 'open' = 'holes', mode: 'pinhole' | 'classical' = 'pinhole'): string {
+  const modeSections = mode === 'classical' ? `[relay]\nports = "40000-40009"\n` : `[transparent]
+table = "${prefix}_intercept"
+[pinhole]
+table = "${prefix}_pinhole"
+ports = "${PINHOLE_PORTS[0]}-${PINHOLE_PORTS[1]}"
+hole_timeout = 60
+outbound = "${outbound}"
+`;
   return `
-mode = "pinhole"
+mode = "${mode}"
 [inside]
 address = "${VIP_IN}"
 interface = "inside"
@@ -80,14 +90,7 @@ action = "allow"
 listen = "off"
 [audit]
 file = "${audit}"
-[transparent]
-table = "${prefix}_intercept"
-[pinhole]
-table = "${prefix}_pinhole"
-ports = "${PINHOLE_PORTS[0]}-${PINHOLE_PORTS[1]}"
-hole_timeout = 60
-outbound = "${outbound}"
-[ha]
+${modeSections}[ha]
 role = "backup"
 conntrackd = "${CONNTRACKD}"
 conntrackd_config = "${join(dir, 'conntrackd.conf')}"
@@ -196,7 +199,7 @@ export class HaNode {
     this.dir = lab.hostDir(name);
     this.conf = join(this.dir, 'gateway.toml');
     const p = lab.spec.prefix;
-    writeFileSync(this.conf, gatewayConfig(p, name, this.dir, join(this.dir, 'audit.jsonl'), opts.outbound), { mode: 0o644 });
+    writeFileSync(this.conf, gatewayConfig(p, name, this.dir, join(this.dir, 'audit.jsonl'), opts.outbound, opts.mode), { mode: 0o644 });
     writeFileSync(join(this.dir, 'conntrackd.conf'), conntrackdConfig(name, this.dir), { mode: 0o644 });
     // The shipped notify script, with this node's talkgate command and configuration.
     const notify = (state: string): string => `${join(repoRoot(), 'examples', 'talkgate-ha-notify')} ${state} ${this.conf} ${talkgateArgv().join(' ')}`;
