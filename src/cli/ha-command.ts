@@ -34,8 +34,9 @@ export function command(): Command {
     .description("keepalived's notify hook: switch this node's gateway to STATE (MASTER, BACKUP, FAULT, STOP)")
     .argument('<state>', 'MASTER, BACKUP, FAULT or STOP', stateArgument)
     .option('-c, --config <file>', "the gateway's configuration (its [ha] section)")
-    .action(async (state: HaState, opts: { config?: string }) => {
-      process.exitCode = await runNotify(state, opts.config);
+    .option('--committed', 'MASTER: the notify hook has already run conntrackd -c (skip it here)')
+    .action(async (state: HaState, opts: { config?: string; committed?: boolean }) => {
+      process.exitCode = await runNotify(state, opts.config, opts.committed === true);
     });
   ha.command('status')
     .description("print this node's role as the running gateway sees it")
@@ -82,13 +83,13 @@ function step(argv: readonly string[]): Promise<boolean> {
   });
 }
 
-async function runNotify(state: HaState, path: string | undefined): Promise<number> {
+async function runNotify(state: HaState, path: string | undefined, committed: boolean): Promise<number> {
   const cfg = haOf(path);
   if (typeof cfg === 'string') {
     fail(cfg);
     return 1;
   }
-  const plan = haNotifyPlan(state, cfg.conntrackd);
+  const plan = haNotifyPlan(state, cfg.conntrackd, committed);
   for (const s of plan.before) await step(s);
   const r = await haControlRequest(cfg.controlSocket, { op: 'notify', state });
   report('notify', r);

@@ -85,7 +85,7 @@ describe('HA pair: keepalived + conntrackd, conversations and ringing calls surv
       const last = l.slice(l.lastIndexOf(' MASTER\n'));
       return /MASTER done/.test(last) ? last : undefined;
     }, 10_000, 100);
-    const order = ['-c: ok', '"notify":"MASTER"', '-f: ok', '-R: ok', '-B: ok'].map((s) => log.indexOf(s));
+    const order = ['-c: ok (in the hook)', '"notify":"MASTER"', '-f: ok', '-R: ok', '-B: ok'].map((s) => log.indexOf(s));
     assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > (order[k - 1] ?? 0))), `notify hook out of order:\n${log}`);
     return [killedAt, servingAt];
   }

@@ -202,7 +202,9 @@ export class HaNode {
     writeFileSync(this.conf, gatewayConfig(p, name, this.dir, join(this.dir, 'audit.jsonl'), opts.outbound, opts.mode), { mode: 0o644 });
     writeFileSync(join(this.dir, 'conntrackd.conf'), conntrackdConfig(name, this.dir), { mode: 0o644 });
     // The shipped notify script, with this node's talkgate command and configuration.
-    const notify = (state: string): string => `${join(repoRoot(), 'examples', 'talkgate-ha-notify')} ${state} ${this.conf} ${talkgateArgv().join(' ')}`;
+    // CONNTRACKD_CONFIG: the hook commits in the shell before talkgate starts (its fast path).
+    const notify = (state: string): string =>
+      `/usr/bin/env CONNTRACKD_CONFIG=${join(this.dir, 'conntrackd.conf')} ${join(repoRoot(), 'examples', 'talkgate-ha-notify')} ${state} ${this.conf} ${talkgateArgv().join(' ')}`;
     writeFileSync(join(this.dir, 'keepalived.conf'), keepalivedConfig(name, notify, opts.advertS), { mode: 0o644 });
   }
 

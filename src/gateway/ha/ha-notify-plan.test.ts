@@ -18,3 +18,8 @@ test('haNotifyPlan(BACKUP/FAULT/STOP) tells the gateway first; conntrackd only a
 test('haNotifyPlan() without conntrackd runs nothing but the gateway switch', () => {
   for (const s of ['MASTER', 'BACKUP', 'FAULT', 'STOP'] as const) assert.deepEqual(haNotifyPlan(s, undefined), { before: [], after: [] });
 });
+
+test('haNotifyPlan(MASTER, committed) leaves the commit to the hook that already ran it; the resync still follows', () => {
+  assert.deepEqual(haNotifyPlan('MASTER', ctd, true), { before: [], after: ['-f', '-R', '-B'].map((f) => [ctd.program, '-C', ctd.config, f]) });
+  assert.deepEqual(haNotifyPlan('BACKUP', ctd, true), haNotifyPlan('BACKUP', ctd));
+});

@@ -32,12 +32,13 @@ const BACKUP_STEPS = ['-t', '-n'] as const;
 /** "fault": shorten the kernel timers only. */
 const FAULT_STEPS = ['-t'] as const;
 
-export function haNotifyPlan(state: HaState, conntrackd: ConntrackdSetting | undefined): HaNotifyPlan {
+/** `committed`: the notify hook has already run `conntrackd -c` itself (examples/talkgate-ha-notify). */
+export function haNotifyPlan(state: HaState, conntrackd: ConntrackdSetting | undefined, committed = false): HaNotifyPlan {
   const argv = (flag: string): string[] => (conntrackd === undefined ? [] : [conntrackd.program, '-C', conntrackd.config, flag]);
   const steps = (flags: readonly string[]): string[][] => (conntrackd === undefined ? [] : flags.map(argv));
   switch (state) {
     case 'MASTER':
-      return { before: steps(MASTER_COMMIT), after: steps(MASTER_RESYNC) };
+      return { before: committed ? [] : steps(MASTER_COMMIT), after: steps(MASTER_RESYNC) };
     case 'BACKUP':
       return { before: [], after: steps(BACKUP_STEPS) };
     case 'FAULT':
