@@ -23,7 +23,13 @@ export class HaControlServer {
 
   /** Listens on `path`; a stale socket file there (a killed predecessor's) is replaced, anything else refused. */
   static async listen(path: string, handle: (r: HaControlRequest) => Promise<HaControlReply>): Promise<HaControlServer> {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const dir = dirname(path);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const d = lstatSync(dir);
+    // Someone else able to replace the socket in its directory could stand in for the gateway.
+    if (!d.isDirectory() || (d.mode & 0o022) !== 0 || (process.getuid !== undefined && d.uid !== process.getuid())) {
+      throw new Error(`ha: ${dir} (the control socket's directory) must be a directory of this user, writable by no one else`);
+    }
     try {
       if (lstatSync(path).isSocket()) rmSync(path);
       else throw new Error(`ha: ${path} exists and is not a socket`);
@@ -31,13 +37,19 @@ export class HaControlServer {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     const s = new HaControlServer(path, handle);
-    await new Promise<void>((resolve, reject) => {
-      s.#server.once('error', reject);
-      s.#server.listen(path, () => {
-        s.#server.off('error', reject);
-        resolve();
+    // The socket is born 0600 (the umask covers the bind), not made so afterwards.
+    const umask = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        s.#server.once('error', reject);
+        s.#server.listen(path, () => {
+          s.#server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } finally {
+      process.umask(umask);
+    }
     chmodSync(path, 0o600);
     return s;
   }
