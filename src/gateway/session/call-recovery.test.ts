@@ -132,3 +132,15 @@ test('without [ha] a LOOK_UP for an unknown call is NOT_HERE at once, nothing is
   assert.equal(only(fx, 'reply')[0]?.response.msg.answer, Answer.NOT_HERE);
   assert.deepEqual(only(fx, 'reply')[0]?.response.msg.addr, NO_ADDR);
 });
+
+test('[ha] a rebuild whose data path fails answers the waiting callee FAILED and frees its slot (a later LOOK_UP is rebuilt again)', () => {
+  const gw = new GatewaySessions({ config: config(), clock: new ManualClock() });
+  gw.handle({ kind: 'request', ingress: bobIngress, request: lookUp('bob', 'alice') });
+  const open = only(daemonAnswer(gw, Answer.SUCCESS), 'openDataPath')[0]?.request;
+  const fx = gw.handle({ kind: 'dataPathOpened', callId: open?.callId ?? '', result: { ok: false, reason: 'quota', detail: 'no port' } });
+  assert.equal(only(fx, 'reply')[0]?.response.msg.answer, Answer.FAILED);
+  assert.equal(only(fx, 'reply')[0]?.ingress.source.address, '198.51.100.2');
+  assert.equal(gw.size, 0);
+  const again = gw.handle({ kind: 'request', ingress: bobIngress, request: lookUp('bob', 'alice') });
+  assert.equal(only(again, 'request').length, 1, 'asked again');
+});

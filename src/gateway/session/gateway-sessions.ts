@@ -1029,6 +1029,7 @@ export class GatewaySessions {
   ): void {
     this.#calls.delete(call.id);
     this.#shares.remove(call.id);
+    if (call.recovery !== undefined) this.#recoveries.delete(call.recovery.key);
     if (this.#byCallerKey.get(call.callerKey) === call.id) this.#byCallerKey.delete(call.callerKey);
     if (call.clientId !== 0) this.#ids.delete(`${call.callerSide}:${call.clientId}`);
     if (call.lookupId !== 0) this.#ids.delete(`${call.calleeSide}:${call.lookupId}`);
