@@ -87,6 +87,11 @@ const MUTATIONS = [
   ['share-callee', 'pending_per_callee', SHARES, "if (claim.callee !== undefined && (this.#pendingByCallee.get(claim.callee) ?? 0) >= l.pendingPerCallee) return 'callee_pending';", '', `${S}call-table-shares.test.ts`],
   ['refusal-once', 'share refusals logged once per window', `${S}refusal-summary.ts`, 'if (this.#dueAt !== undefined) return false;', '', GUARDS],
   ['version-cache-bound', 'version cache bound', `${S}version-cache.ts`, 'if (this.#entries.size >= this.#max) {', 'if (false) {', `${S}version-cache.test.ts`],
+  // --- HA: a call rebuilt from the caller's daemon (call-recovery.ts)
+  ['rebuild-addr-host', "a rebuilt call's invitation addr is the caller's host (no third-party connect)", CORE, 'if (addr.family !== AF_INET || addr.address !== r.callerAddress || addr.port === 0) {', 'if (addr.port === 0) {', `${S}call-recovery.test.ts`],
+  ['rebuild-callee-host', 'only a callee host the directory leads to starts a rebuild', CORE, 'if (names.length === 0) return false;', '', `${S}call-recovery.test.ts`],
+  ['ha-backup-no-hole', 'an HA backup opens no hole (ha-not-master)', 'src/gateway/privsep/privileged-service.ts', "if (this.#o.serving?.() === false) return this.#refuse(r.id, 'ha-not-master', 'this node of the HA pair is not the master', r);", '', 'src/gateway/privsep/privileged-service.test.ts'],
+  ['rebuild-ha-only', 'calls are rebuilt only on an HA node', CORE, 'if (this.#config.ha !== undefined && ingress.originalDestination', 'if (ingress.originalDestination', `${S}call-recovery.test.ts`],
 ];
 
 function parseArgs(argv) {

@@ -27,6 +27,8 @@ const COMMANDS: Readonly<Record<string, string>> = {
   'pcp peer': 'talkgate.8',
   'pcp delete': 'talkgate.8',
   'pcp announce': 'talkgate.8',
+  'ha notify': 'talkgate.8',
+  'ha status': 'talkgate.8',
 };
 
 function skipReason(): string | false {

@@ -75,6 +75,11 @@ async function runGateway(opts: GatewayOptions): Promise<number> {
   const logger = createLogger({ name: 'talkgate-gateway', format: opts.logFormat, level: opts.logLevel, ...(opts.logFile !== undefined ? { file: opts.logFile } : {}) });
   for (const w of [...loaded.warnings, ...prerequisites]) logger.warn({ code: w.code, key: w.key }, sanitizeText(w.message));
   if (isRoot() && opts.privsep !== false) return runSeparated(path, loaded.config, opts, logger);
+  if (loaded.config.ha !== undefined) {
+    // The role, the control socket and the sysctls belong to the privileged process.
+    process.stderr.write('talkgate gateway: cannot start: [ha] needs the privilege-separated gateway: start it as root, without --no-privsep\n');
+    return 1;
+  }
   return runInProcess(path, loaded.config, logger);
 }
 

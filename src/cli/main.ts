@@ -18,6 +18,7 @@ const subcommands: Record<string, [string, () => Promise<SubcommandModule>]> = {
   status: ['list the live calls of a running gateway', () => import('./status-command.js')],
   middlebox: ['PCP (RFC 6887) / NAT-PMP server that programs nftables', () => import('./middlebox-command.js')],
   pcp: ['PCP client: map, peer, delete, announce', () => import('./pcp-command.js')],
+  ha: ['one node of an HA pair: keepalived notify hook (conntrackd commit, then serve), status', () => import('./ha-command.js')],
 };
 
 /** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */

@@ -153,6 +153,25 @@ const middleboxSection = z.strictObject({
   port: z.number().int().min(1).max(65_535).default(5351),
 });
 
+/** Default unix socket of the privileged process that `talkgate ha notify` talks to (root only, 0600). */
+export const DEFAULT_HA_CONTROL_SOCKET = '/run/talkgate/ha.sock';
+/** Debian's conntrackd and its default configuration file (conntrack-tools). */
+export const DEFAULT_CONNTRACKD = '/usr/sbin/conntrackd';
+export const DEFAULT_CONNTRACKD_CONFIG = '/etc/conntrackd/conntrackd.conf';
+
+/**
+ * [ha]: one node of an active/backup pair (docs/ha.md). The `inside`/`outside` addresses are the
+ * pair's virtual addresses (keepalived moves them); this node binds them before it owns them.
+ */
+const haSection = z.strictObject({
+  /** The role until keepalived's notify script says otherwise; backup serves nothing. */
+  role: z.enum(['backup', 'master']).default('backup'),
+  control_socket: z.string().regex(/^\/[\x21-\x7e]{1,100}$/, 'must be an absolute path').default(DEFAULT_HA_CONTROL_SOCKET),
+  /** conntrackd program and configuration (`talkgate ha notify` commits/resyncs through them); "" = no conntrackd. */
+  conntrackd: z.string().regex(/^(\/[\x21-\x7e]{1,200})?$/, 'must be an absolute path or ""').default(DEFAULT_CONNTRACKD),
+  conntrackd_config: z.string().regex(/^\/[\x21-\x7e]{1,200}$/, 'must be an absolute path').default(DEFAULT_CONNTRACKD_CONFIG),
+});
+
 /** The keys every mode shares (snake_case as written in the file). */
 const commonSchema = {
   inside: side.extend({
@@ -223,6 +242,7 @@ const commonSchema = {
     .default({ listen: DEFAULT_ADMIN_LISTEN, hosts: [] }),
   /** Who the unprivileged worker runs as (default nobody), when started with privileges. */
   privileges: z.strictObject({ user: z.string().min(1), group: z.string().min(1).optional() }).optional(),
+  ha: haSection.optional(),
 };
 
 /**
@@ -288,6 +308,14 @@ export interface PinholeConfig {
   readonly nft: 'lib' | 'exec';
 }
 
+/** [ha], normalised: one node of an active/backup pair. */
+export interface HaConfig {
+  readonly initialRole: 'backup' | 'master';
+  readonly controlSocket: string;
+  /** undefined: no conntrackd on this node (`conntrackd = ""`). */
+  readonly conntrackd?: { readonly program: string; readonly config: string };
+}
+
 /** What every mode shares. */
 export interface GatewayCommonConfig {
   readonly mode: GatewayMode;
@@ -328,6 +356,8 @@ export interface GatewayCommonConfig {
   };
   /** Who the unprivileged worker runs as; default nobody (DEFAULT_WORKER_USER). */
   readonly privileges?: { readonly user: string; readonly group?: string };
+  /** One node of an HA pair (docs/ha.md). */
+  readonly ha?: HaConfig;
 }
 
 export interface ClassicalConfig extends GatewayCommonConfig {
@@ -416,6 +446,15 @@ export function normaliseGatewayConfig(raw: RawGatewayConfig): GatewayConfig {
         } : {}),
     ...(raw.privileges !== undefined
       ? { privileges: { user: raw.privileges.user, ...(raw.privileges.group !== undefined ? { group: raw.privileges.group } : {}) } }
+      : {}),
+    ...(raw.ha !== undefined
+      ? {
+          ha: {
+            initialRole: raw.ha.role,
+            controlSocket: raw.ha.control_socket,
+            ...(raw.ha.conntrackd !== '' ? { conntrackd: { program: raw.ha.conntrackd, config: raw.ha.conntrackd_config } } : {}),
+          },
+        }
       : {}),
   };
   switch (raw.mode) {

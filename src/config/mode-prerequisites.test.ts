@@ -104,3 +104,15 @@ test('checkModePrerequisites() needs CAP_NET_ADMIN for nftables modes and CAP_NE
   // A lowered ip_unprivileged_port_start needs no capability.
   assert.deepEqual(codes(config('mode = "classical"'), probes({ effectiveCapabilities: () => 0n, unprivilegedPortStart: () => 0 })), []);
 });
+
+test('[ha] needs conntrackd (package conntrackd) and arping (iputils-arping); conntrackd = "" needs no conntrackd', () => {
+  const ha = config('mode = "pinhole"', '[ha]\n');
+  const none = probes({ program: (name) => (name === 'conntrackd' || name === 'arping' ? { state: 'missing', detail: `${name} not found` } : present) });
+  const found = checkModePrerequisites(ha, none).filter((p) => p.severity === 'error');
+  assert.deepEqual(found.map((p) => [p.code, p.package, p.key]), [['conntrackd-missing', 'conntrackd', 'ha.conntrackd'], ['arping-missing', 'iputils-arping', 'ha']]);
+  const without = checkModePrerequisites(config('mode = "pinhole"', '[ha]\nconntrackd = ""\n'), none).map((p) => p.code);
+  assert.deepEqual(without, ['arping-missing']);
+  assert.deepEqual(checkModePrerequisites(ha, probes()), []);
+  // Without [ha] neither is asked for.
+  assert.deepEqual(checkModePrerequisites(pinhole, none), []);
+});

@@ -9,12 +9,13 @@
  * | transparent | `nft` (nftables), kernel nf_tables + nft_tproxy, CAP_NET_ADMIN; forwarding (warning) |
  * | pinhole, local holes | libnftables.so.1 (libnftables1; `nft` as fallback), libnetfilter_conntrack.so.3 (libnetfilter-conntrack3), kernel nf_tables + conntrack, net.ipv4.ip_forward = 1, CAP_NET_ADMIN |
  * | pinhole with [middlebox] | only the ports (the holes are opened by the remote PCP server) |
+ * | any mode with [ha] | conntrackd (unless `ha.conntrackd = ""`), arping (iputils-arping: split-brain detection) |
  */
 import type { GatewayConfig } from './gateway-config.js';
 import type { DiagnosticSeverity } from './config-diagnostic.js';
 
 /** Debian 12 packages that provide a prerequisite. */
-export type DebianPackage = 'libnftables1' | 'libnetfilter-conntrack3' | 'nftables' | 'conntrack';
+export type DebianPackage = 'libnftables1' | 'libnetfilter-conntrack3' | 'nftables' | 'conntrack' | 'conntrackd' | 'iputils-arping';
 
 /** What a prerequisite check found missing (typed; the message beside it is for people). */
 export type PrerequisiteCode =
@@ -28,7 +29,9 @@ export type PrerequisiteCode =
   | 'kernel-not-checked'
   | 'forwarding-disabled'
   | 'cap-net-admin-missing'
-  | 'cap-net-bind-service-missing';
+  | 'cap-net-bind-service-missing'
+  | 'conntrackd-missing'
+  | 'arping-missing';
 
 /** One missing (error) or doubtful (warning) prerequisite. */
 export interface PrerequisiteProblem {
@@ -54,7 +57,7 @@ export interface PrerequisiteProbes {
   /** libnetfilter_conntrack.so.3 loads and opens a handle (src/native/libnetfilter-conntrack.ts). */
   libnetfilterConntrack(): ProbeResult;
   /** An executable on PATH (or its usual sbin place). */
-  program(name: 'nft' | 'conntrack'): ProbeResult;
+  program(name: 'nft' | 'conntrack' | 'conntrackd' | 'arping'): ProbeResult;
   /** The kernel accepts a rule needing `feature` (check-only transaction, nothing is installed). */
   kernelFeature(feature: KernelFeature): ProbeResult;
   /** net.ipv4.ip_forward, undefined when unreadable. */
@@ -110,6 +113,7 @@ export function checkModePrerequisites(config: GatewayConfig, probes: Prerequisi
       });
     }
   }
+  if (config.ha !== undefined) out.push(...haPrerequisites(config, probes));
   const localHoles = config.mode === 'pinhole' && config.middlebox === undefined;
   if (config.mode !== 'transparent' && !localHoles) return out;
 
@@ -178,6 +182,30 @@ export function checkModePrerequisites(config: GatewayConfig, probes: Prerequisi
         ? { severity: 'error', code: 'forwarding-disabled', key: 'mode', message: 'net.ipv4.ip_forward is 0: the holes open forwarded traffic, which this machine does not forward (sysctl -w net.ipv4.ip_forward=1)' }
         : { severity: 'warning', code: 'forwarding-disabled', key: 'mode', message: 'net.ipv4.ip_forward is 0: talk is intercepted, but nothing else crosses this firewall (sysctl -w net.ipv4.ip_forward=1)' },
     );
+  }
+  return out;
+}
+
+/** [ha]: `talkgate ha notify` drives conntrackd; the master looks for a second master with arping. */
+function haPrerequisites(config: GatewayConfig, probes: PrerequisiteProbes): PrerequisiteProblem[] {
+  const out: PrerequisiteProblem[] = [];
+  if (config.ha?.conntrackd !== undefined && probes.program('conntrackd').state !== 'present') {
+    out.push({
+      severity: 'error',
+      code: 'conntrackd-missing',
+      key: 'ha.conntrackd',
+      package: 'conntrackd',
+      message: '[ha] replicates the conversations with conntrackd, which is not installed: install conntrackd (or set ha.conntrackd = "" to run without)',
+    });
+  }
+  if (probes.program('arping').state !== 'present') {
+    out.push({
+      severity: 'error',
+      code: 'arping-missing',
+      key: 'ha',
+      package: 'iputils-arping',
+      message: '[ha] detects a split brain (another node answering for the virtual addresses) with arping, which is not installed: install iputils-arping',
+    });
   }
   return out;
 }

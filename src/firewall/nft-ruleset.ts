@@ -24,6 +24,8 @@ export const NFT_SET_SIZE = 65_536;
 export const NFT_PRIO_DSTNAT = -100;
 export const NFT_PRIO_SRCNAT = 100;
 export const NFT_PRIO_FILTER = 0;
+/** nft(8) "PRIORITY": mangle -150, after conntrack (-200), before dstnat (-100). */
+export const NFT_PRIO_MANGLE = -150;
 
 export type NftFamily = 'ip' | 'inet';
 
@@ -45,6 +47,13 @@ export interface NftTableSpec {
    * interfaces). Set only when the kernel offers one (nft-flowtable-probe.ts, issue 17).
    */
   readonly flowtable?: boolean;
+  /**
+   * One node of an HA pair (docs/ha.md): the inside is SNATed to this virtual outside address
+   * instead of masqueraded (masquerade picks the node's own address, which the peer of a replicated
+   * flow never reaches on the other node), and, own deployment, a packet conntrack calls invalid is
+   * dropped before NAT and routing (a flow not yet committed by conntrackd is never reset).
+   */
+  readonly haOutsideAddress?: string;
 }
 
 /** Names of the sets/maps/chains for a spec. */
@@ -65,6 +74,7 @@ export function nftNames(spec: NftTableSpec) {
     prerouting: `${p}prerouting`,
     postrouting: `${p}postrouting`,
     forward: `${p}forward`,
+    hainvalid: `${p}hainvalid`,
   } as const;
 }
 
@@ -140,6 +150,9 @@ function chainDefs(spec: NftTableSpec): NftCommand[] {
     return [{ chain: { ...t, name: n.prerouting } }, { chain: { ...t, name: n.postrouting } }, { chain: { ...t, name: n.forward } }];
   }
   return [
+    ...(spec.haOutsideAddress !== undefined
+      ? [{ chain: { ...t, name: n.hainvalid, type: 'filter', hook: 'prerouting', prio: NFT_PRIO_MANGLE, policy: 'accept' } }]
+      : []),
     { chain: { ...t, name: n.prerouting, type: 'nat', hook: 'prerouting', prio: NFT_PRIO_DSTNAT, policy: 'accept' } },
     { chain: { ...t, name: n.postrouting, type: 'nat', hook: 'postrouting', prio: NFT_PRIO_SRCNAT, policy: 'accept' } },
     { chain: { ...t, name: n.forward, type: 'filter', hook: 'forward', prio: NFT_PRIO_FILTER, policy: 'drop' } },
@@ -164,7 +177,13 @@ function ruleDefs(spec: NftTableSpec): NftCommand[] {
   ];
   if (spec.insideNetworks.length > 0) {
     const nets = spec.insideNetworks.map(nftPrefix);
-    rules.push(rule(n.postrouting, [oif(wan), eq(IP_SADDR, nets.length === 1 ? nets[0] : { set: nets }), { masquerade: null }]));
+    const nat = spec.haOutsideAddress !== undefined ? { snat: { family: 'ip', addr: spec.haOutsideAddress } } : { masquerade: null };
+    rules.push(rule(n.postrouting, [oif(wan), eq(IP_SADDR, nets.length === 1 ? nets[0] : { set: nets }), nat]));
+  }
+  if (spec.haOutsideAddress !== undefined && spec.deployment === 'own') {
+    // A mid-stream packet of a flow conntrackd has not committed yet (nf_conntrack_tcp_loose = 0
+    // makes it invalid): dropped, so the peer retransmits instead of being reset by this node.
+    rules.push(rule(n.hainvalid, [ctState('invalid'), { drop: null }]));
   }
   const markNonZeroFirst = { match: { op: '!=', left: { ct: { key: 'mark' } }, right: 0 } };
   if (usesFlowtable(spec)) {

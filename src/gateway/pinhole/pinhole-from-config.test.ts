@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { parseGatewayConfig } from '../../config/load-gateway-config.js';
 import { systemClock } from '../../shared/clock.js';
 import { cidrText, createPinholeDataPath, pinholeSettings } from './pinhole-from-config.js';
+import { renderReplaceTable } from '../../firewall/nft-ruleset.js';
 import { DEFAULT_HOLE_TIMEOUT_S, type GatewayConfig, type PinholeModeConfig } from '../../config/gateway-config.js';
 
 const base = `
@@ -54,6 +55,21 @@ test('[pinhole] own_firewall = false: our prefixed chains/sets in the administra
   assert.equal(s.table.outbound, 'open');
   assert.deepEqual(s.ports, { min: 50000, max: 50009 });
   assert.equal(s.holeTimeoutSeconds, 30);
+});
+
+test('[ha]: the inside is SNATed to the virtual outside address (not masqueraded) and invalid packets are dropped before NAT', () => {
+  const r = load('[ha]\nrole = "backup"\n');
+  assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+  const s = pinholeSettings(asPinhole(r.config));
+  assert.equal(s.table.haOutsideAddress, '198.51.100.1');
+  const text = JSON.stringify(renderReplaceTable(s.table));
+  assert.ok(!text.includes('masquerade'), text);
+  assert.ok(text.includes('{"snat":{"family":"ip","addr":"198.51.100.1"}}'), text);
+  assert.ok(text.includes('"name":"hainvalid","type":"filter","hook":"prerouting","prio":-150'), text);
+  assert.ok(/"chain":"hainvalid","expr":\[\{"match":\{"op":"in","left":\{"ct":\{"key":"state"\}\},"right":"invalid"\}\},\{"drop":null\}\]/.test(text), text);
+  // Without [ha] neither appears.
+  const plain = JSON.stringify(renderReplaceTable(pinholeSettings(asPinhole((load() as { config: GatewayConfig }).config)).table));
+  assert.ok(plain.includes('masquerade') && !plain.includes('hainvalid') && !plain.includes('snat'));
 });
 
 test('pinhole configuration errors name their key', () => {

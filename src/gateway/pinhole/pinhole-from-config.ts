@@ -22,6 +22,7 @@ export function pinholeSettings(c: PinholeModeConfig): PinholeSettings {
     insideInterface: c.inside.interface ?? '',
     insideNetworks: p.ownFirewall ? c.inside.networks.map(cidrText) : [],
     outbound: p.outbound,
+    ...(c.ha !== undefined ? { haOutsideAddress: c.outside.address } : {}),
   };
   return { table, ports: p.ports, holeTimeoutSeconds: p.holeTimeoutSeconds, maxHoles: c.limits.maxCalls };
 }

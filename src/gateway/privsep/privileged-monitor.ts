@@ -32,6 +32,12 @@ import type { ToWorker } from './privsep-messages.js';
 import { FIRST_CHILD_FD, WorkerSupervisor } from '../../privsep/worker-supervisor.js';
 import { DEFAULT_WORKER_USER, lookupUser } from '../../privsep/lookup-user.js';
 import { makeWorkerDir, type WorkerDir } from '../../privsep/worker-dir.js';
+import { haTransition, type HaRole, type HaState } from '../ha/ha-role.js';
+import { HaControlServer } from '../ha/ha-control-server.js';
+import type { HaControlReply } from '../ha/ha-control-messages.js';
+import { applyHaSysctls, haSysctls } from '../ha/ha-sysctls.js';
+import { SplitBrainDetector } from '../ha/split-brain-detector.js';
+import { otherHostAnswers } from '../ha/split-brain-probe.js';
 
 
 /** A busy port at start is retried this often, this long apart (3 s in all). */
@@ -39,6 +45,8 @@ const PORT_BUSY_RETRIES = 30;
 const PORT_BUSY_RETRY_MS = 100;
 
 const SIDES = ['inside', 'outside'] as const;
+/** How often a master asks whether another host answers for its virtual addresses (split brain). */
+const SPLIT_BRAIN_PROBE_MS = 2_000;
 const PROTOCOLS = ['ntalk', 'otalk'] as const;
 
 export interface MonitorOptions {
@@ -67,6 +75,12 @@ export class PrivilegedMonitor {
   readonly #supervisor: WorkerSupervisor;
   #stopping = false;
   #intercept = false;
+  /** [ha]: this node's role, the last state keepalived reported, the control socket, split-brain watch. */
+  #haRole: HaRole = 'master';
+  #haState = 'none';
+  #haServer: HaControlServer | undefined;
+  readonly #splitBrain = new SplitBrainDetector();
+  #splitTimer: NodeJS.Timeout | undefined;
   #exit: ((code: number) => void) | undefined;
   readonly exited: Promise<number>;
 
@@ -77,6 +91,10 @@ export class PrivilegedMonitor {
     this.#configText = o.configText;
     this.exited = new Promise((r) => (this.#exit = r));
     const c = o.config;
+    if (c.ha !== undefined) {
+      this.#haRole = c.ha.initialRole;
+      this.#haState = c.ha.initialRole === 'master' ? 'MASTER' : 'BACKUP';
+    }
     const name = c.privileges?.user ?? DEFAULT_WORKER_USER;
     this.#user = { name, ...(c.privileges?.group !== undefined ? { group: c.privileges.group } : {}), ...lookupUser(name, c.privileges?.group) };
     if (c.mode === 'pinhole' && modeWiring(c).localFirewall(c)) {
@@ -98,6 +116,7 @@ export class PrivilegedMonitor {
       ...(this.#holes !== undefined ? { holes: this.#holes } : {}),
       ...(modeWiring(c).interception(c) !== undefined ? { sendFrom } : {}),
       log: o.logger,
+      serving: () => this.#haRole === 'master',
     });
     // An empty directory the worker runs in (it needs no file but its audit log).
     this.#workdir = makeWorkerDir('talkgate-worker');
@@ -118,6 +137,11 @@ export class PrivilegedMonitor {
   static async start(o: MonitorOptions): Promise<PrivilegedMonitor> {
     const m = new PrivilegedMonitor(o);
     try {
+      const ha = o.config.ha;
+      if (ha !== undefined) {
+        const changed = applyHaSysctls(haSysctls(m.#holes !== undefined));
+        if (changed.length > 0) o.logger.info({ sysctls: changed }, 'ha: kernel settings applied');
+      }
       await m.#holes?.start();
       const plan = modeWiring(o.config).interception(o.config);
       if (plan !== undefined) {
@@ -136,6 +160,11 @@ export class PrivilegedMonitor {
         }
       }
       o.logger.info({ worker: m.workerPid, user: m.#user.name }, 'gateway worker serving');
+      if (ha !== undefined) {
+        m.#haServer = await HaControlServer.listen(ha.controlSocket, (r) => Promise.resolve(r.op === 'notify' ? m.#haNotify(r.state) : m.#haStatus()));
+        o.logger.info({ role: m.#haRole, control: ha.controlSocket }, 'ha: waiting for keepalived (talkgate ha notify)');
+        m.#armSplitBrain();
+      }
     } catch (err: unknown) {
       await m.stop();
       throw err;
@@ -177,6 +206,8 @@ export class PrivilegedMonitor {
   async stop(exitCode = 0): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    if (this.#splitTimer !== undefined) clearTimeout(this.#splitTimer);
+    await this.#haServer?.close();
     await this.#supervisor.stop();
     this.#service.flush();
     await this.#holes?.stop();
@@ -269,6 +300,55 @@ export class PrivilegedMonitor {
           : {}),
       },
     };
+  }
+
+  /** keepalived's notify, through `talkgate ha notify` (which has already committed conntrackd for MASTER). */
+  #haNotify(state: HaState): HaControlReply {
+    const t = haTransition(this.#haRole, state);
+    const was = this.#haRole;
+    this.#haRole = t.role;
+    this.#haState = state;
+    let removed: string[] = [];
+    if (t.removeHoles) {
+      removed = this.#service.flush();
+      for (const callId of removed) {
+        this.#toWorker({ t: 'event', kind: 'ended', callId, info: { bytesIn: 0, bytesOut: 0, durationMs: 0, reason: 'this node of the HA pair is no longer the master' } });
+      }
+    }
+    this.#log.info({ state, role: t.role, was, holesRemoved: removed.length, ...(removed.length > 0 ? { callIds: removed } : {}) }, t.changed ? 'ha: role changed' : 'ha: role confirmed');
+    const ev = t.role === 'master' ? undefined : this.#splitBrain.reset();
+    if (ev === 'resolved') this.#log.warn({ state }, 'ha: split brain over (this node is no longer master)');
+    return this.#haStatus(removed.length);
+  }
+
+  #haStatus(holesRemoved = 0): HaControlReply {
+    return { ok: true, role: this.#haRole, state: this.#haState, holesRemoved, holes: this.#holes?.size ?? 0 };
+  }
+
+  /** While master: does another host answer for a virtual address? Logs the start and the end of a split brain. */
+  #armSplitBrain(): void {
+    this.#splitTimer = setTimeout(() => void this.#probeSplitBrain(), SPLIT_BRAIN_PROBE_MS);
+    this.#splitTimer.unref();
+  }
+
+  async #probeSplitBrain(): Promise<void> {
+    if (this.#stopping) return;
+    if (this.#haRole === 'master') {
+      const c = this.#config;
+      const answered: string[] = [];
+      for (const side of SIDES) {
+        const iface = c[side].interface;
+        if (iface === undefined) continue;
+        if ((await otherHostAnswers(iface, c[side].address)) === true) answered.push(`${side} ${c[side].address}`);
+      }
+      // Still master after the probe (a notify may have come meanwhile).
+      if (this.#haRole === 'master') {
+        const ev = this.#splitBrain.observe(answered.length > 0);
+        if (ev === 'detected') this.#log.error({ addresses: answered, state: this.#haState }, 'ha: split brain: this node is master and another host answers for the virtual addresses');
+        else if (ev === 'resolved') this.#log.warn({ state: this.#haState }, 'ha: split brain over');
+      }
+    }
+    if (!this.#stopping) this.#armSplitBrain();
   }
 
   #toWorker(m: ToWorker): void {

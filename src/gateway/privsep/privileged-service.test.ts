@@ -46,7 +46,7 @@ function recorder(): NftBackend & { batches: NftBatch[] } {
   };
 }
 
-function service(c = config()) {
+function service(c = config(), serving?: () => boolean) {
   const nft = recorder();
   const warnings: object[] = [];
   const sent: unknown[] = [];
@@ -64,6 +64,7 @@ function service(c = config()) {
     holes,
     sendFrom: (bytes, route) => void sent.push({ n: bytes.length, route }),
     log: { warn: (o) => void warnings.push(o), debug: () => undefined },
+    ...(serving !== undefined ? { serving } : {}),
   });
   return { svc, nft, warnings, sent, holes };
 }
@@ -98,6 +99,19 @@ test('PrivilegedService opens a valid hole in its own table only', async () => {
   assert.ok(nft.batches.length > 0);
   assert.deepEqual([...new Set(nft.batches.flatMap((b) => tablesOf(b)))], ['tgp_own']);
   assert.deepEqual((await svc.handle({ id: 2, op: 'list' })).ok && (await svc.handle({ id: 3, op: 'list' })), { t: 'res', id: 3, ok: true, result: ['c-000001'] });
+  await holes.stop();
+});
+
+test('PrivilegedService on an HA backup refuses every open (ha-not-master), logs it, touches no table; as master it opens', async () => {
+  let master = false;
+  const { svc, nft, warnings, holes } = service(config(), () => master);
+  const r = await svc.handle({ id: 1, op: 'open', request: valid });
+  assert.equal(!r.ok && r.code, 'ha-not-master', JSON.stringify(r));
+  assert.equal(nft.batches.length, 0, 'a backup reached nftables');
+  assert.equal(warnings.length, 1);
+  master = true;
+  const ok = await svc.handle({ id: 2, op: 'open', request: valid });
+  assert.equal(ok.ok, true, JSON.stringify(ok));
   await holes.stop();
 });
 

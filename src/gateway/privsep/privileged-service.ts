@@ -24,6 +24,8 @@ export interface PrivilegedServiceOptions {
   readonly holes?: DataPath & { closeAll?(): string[]; listCalls?(): string[] };
   readonly sendFrom?: ForeignSender;
   readonly log: PrivilegedServiceLog;
+  /** One node of an HA pair: whether it is the master now (a backup opens no hole). */
+  readonly serving?: () => boolean;
 }
 
 export class PrivilegedService {
@@ -55,6 +57,7 @@ export class PrivilegedService {
       switch (r.op) {
         case 'open': {
           if (holes === undefined) return this.#refuse(r.id, 'no-holes-here', 'no local holes', r);
+          if (this.#o.serving?.() === false) return this.#refuse(r.id, 'ha-not-master', 'this node of the HA pair is not the master', r);
           const result: DataPathOpenResult = await holes.open(r.request);
           if (result.ok) this.#calls.add(r.request.callId);
           return { t: 'res', id: r.id, ok: true, result };

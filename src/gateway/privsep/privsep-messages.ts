@@ -60,6 +60,7 @@ export const PRIVILEGED_REFUSALS = {
   'send-sides': 'a datagram to send does not go from one side to the other through the gateway',
   'no-interception': 'a datagram from a foreign address was asked of a gateway without interception',
   'send-failed': 'the firewall or the socket failed, or the privileged side did not answer',
+  'ha-not-master': 'this node of an HA pair is not the master: it opens no hole (docs/ha.md)',
 } as const;
 export type PrivilegedRefusal = keyof typeof PRIVILEGED_REFUSALS;
 

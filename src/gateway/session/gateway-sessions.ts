@@ -62,6 +62,7 @@ import { MAX_RATE_SOURCES } from './session-constants.js';
 import { VersionCache } from './version-cache.js';
 import { CallTableShares, SHARE_REFUSAL_MESSAGES, type ShareLimits, type ShareRefusal } from './call-table-shares.js';
 import { RefusalSummary } from './refusal-summary.js';
+import { MAX_PENDING_RECOVERIES, recoveryKey, recoveryNames, type PendingRecovery } from './call-recovery.js';
 
 /** Call ids are `c-` + 6 digits: 1 … CALL_ID_SPACE. */
 const CALL_ID_SPACE = 999_999;
@@ -104,6 +105,8 @@ interface Call {
   lastReannounceId: number;
   /** A re-announce is in flight (resends of it are absorbed). */
   reannouncing: boolean;
+  /** Rebuilt from the daemons on a callee's LOOK_UP (call-recovery.ts): that LOOK_UP is answered once the data path opens. */
+  recovery?: PendingRecovery;
 }
 
 interface Outstanding {
@@ -111,7 +114,7 @@ interface Outstanding {
   readonly side: Side;
   readonly host: string;
   readonly type: number;
-  readonly purpose: 'announce' | 'reannounce' | 'delete';
+  readonly purpose: 'announce' | 'reannounce' | 'delete' | 'recover';
   readonly fields: Omit<CtlMsg, 'type'>;
   /** Foreign source address (transparent inbound: the real caller), else the gateway's client socket. */
   readonly from?: string;
@@ -153,6 +156,10 @@ export class GatewaySessions {
   readonly #inflight = new Map<string, Outstanding>();
   readonly #queues = new Map<string, Outstanding[]>();
   readonly #versions = new VersionCache();
+  /** Callee LOOK_UPs of calls being rebuilt, by recovery key (bounded by MAX_PENDING_RECOVERIES). */
+  readonly #recoveries = new Map<string, PendingRecovery>();
+  /** Recovery key → the call id its daemon LOOK_UP runs under. */
+  readonly #recoveryIds = new Map<string, string>();
   readonly #counters = new Map<string, number>();
   #seq = 0;
   #fx: Effect[] = [];
@@ -339,7 +346,125 @@ export class GatewaySessions {
       this.#reply(call.id, ingress, req, m.type, Answer.SUCCESS, call.lookupId, addr);
       return;
     }
+    // One node of an HA pair: a call rung through the other node is rebuilt from the daemons.
+    if (this.#config.ha !== undefined && ingress.originalDestination === undefined && this.#recover(ingress, req)) return;
     this.#reply(undefined, ingress, req, m.type, Answer.NOT_HERE, 0);
+  }
+
+  /** Starts (or absorbs a resend of) the rebuild of a call for this LOOK_UP; false: nothing to rebuild. */
+  #recover(ingress: Ingress, req: AnyRequest): boolean {
+    const m = req.msg;
+    const key = recoveryKey(ingress, m.lName, m.rName);
+    if (this.#recoveries.has(key)) return true;
+    if (this.#recoveries.size >= MAX_PENDING_RECOVERIES) return false;
+    // The caller as the callee was told: routed back like an ANNOUNCE for that name from the callee's side.
+    const route = this.#router.routeAnnounce({ side: ingress.side, protocol: req.protocol, source: ingress.source }, m.rName);
+    if (!route.ok) return false;
+    const callerAddress = this.#router.resolveStatic(route.calleeSide, route.host);
+    if (callerAddress === undefined || callerAddress === 'ask' || !this.#isOnSide(route.calleeSide, callerAddress)) return false;
+    const names = recoveryNames(this.#config, this.#router, ingress.side, m.lName, ingress.source.address);
+    if (names.length === 0) return false;
+    const now = this.#clock.now();
+    if (!this.#newCalls.take(ingress.side, now)) return false;
+    const r: PendingRecovery = { key, ingress, req, callerSide: route.calleeSide, callerUser: route.user, callerHost: route.host, callerAddress, names, next: 0 };
+    this.#recoveries.set(key, r);
+    const callId = this.#newCallId();
+    this.#recoveryIds.set(key, callId);
+    this.#log('info', callId, 'LOOK_UP for a call this node never saw: asking the caller\'s daemon', { callee: sanitizeText(m.lName), caller: sanitizeText(m.rName), daemon: callerAddress });
+    this.#askCallerDaemon(r, callId);
+    return true;
+  }
+
+  #askCallerDaemon(r: PendingRecovery, callId: string): void {
+    const gw = r.callerSide === 'inside' ? this.#config.inside.address : this.#config.outside.address;
+    const name = r.names[r.next++] ?? '';
+    this.#enqueue({
+      callId,
+      side: r.callerSide,
+      host: r.callerAddress,
+      type: RequestType.LOOK_UP,
+      purpose: 'recover',
+      fields: {
+        id: 0,
+        // talkd checks addr's family before the type (see #forwardDelete).
+        addr: { family: AF_INET, address: gw, port: 0 },
+        ctlAddr: { family: AF_INET, address: gw, port: 0 },
+        pid: Number(callId.slice(2)) | 0,
+        lName: name,
+        rName: r.callerUser,
+        rTty: '',
+      },
+    });
+  }
+
+  /** The caller's daemon answered (or not) the rebuild's LOOK_UP. */
+  #onRecoveryAnswer(callId: string, res: AnyResponse | undefined): void {
+    const key = [...this.#recoveryIds].find(([, id]) => id === callId)?.[0];
+    const r = key === undefined ? undefined : this.#recoveries.get(key);
+    if (r === undefined || key === undefined) return;
+    const m = r.req.msg;
+    const done = (answer: number, why: string): void => {
+      this.#recoveries.delete(key);
+      this.#recoveryIds.delete(key);
+      this.#log('info', callId, 'no call to rebuild', { why, answer: answerName(answer) });
+      this.#reply(callId, r.ingress, r.req, m.type, answer, 0);
+    };
+    if (res === undefined) return done(Answer.NOT_HERE, "the caller's daemon did not answer");
+    if (res.msg.answer !== Answer.SUCCESS) {
+      if (r.next < r.names.length) return this.#askCallerDaemon(r, callId);
+      return done(Answer.NOT_HERE, `the caller's daemon has no invitation (${answerName(res.msg.answer)})`);
+    }
+    const addr = res.msg.addr;
+    // The data path will connect to addr: the caller's own host, never a third party (as for an ANNOUNCE).
+    if (addr.family !== AF_INET || addr.address !== r.callerAddress || addr.port === 0) {
+      return done(Answer.NOT_HERE, `the invitation's addr ${addr.address}:${addr.port} is not the caller's host`);
+    }
+    const callee = this.#calleeKey(r.ingress.side, m.lName, r.ingress.source.address);
+    const refusal = this.#shares.admit({ side: r.callerSide, source: r.callerAddress, callee });
+    if (refusal !== undefined) return done(Answer.FAILED, SHARE_REFUSAL_MESSAGES[refusal]);
+    this.#recoveryIds.delete(key);
+    const direction: Direction = r.callerSide === 'inside' ? 'outbound' : 'inbound';
+    const ingress: Ingress = { side: r.callerSide, protocol: 'ntalk', source: { address: r.callerAddress, port: addr.port } };
+    const call: Call = {
+      id: callId,
+      direction,
+      callerSide: r.callerSide,
+      calleeSide: r.ingress.side,
+      callerKey: `recovered|${callId}`,
+      ingress,
+      callerProtocol: 'ntalk',
+      callerOtalkOrder: 'big',
+      callerUser: r.callerUser,
+      requestedName: r.names[r.next - 1] ?? m.lName,
+      callerAddr: { address: addr.address, port: addr.port },
+      calleeUser: m.lName,
+      calleeHost: r.ingress.source.address,
+      presentedCaller: m.rName,
+      state: 'resolving',
+      sinceWall: this.#clock.wallNow(),
+      touched: this.#clock.now(),
+      clientId: 0,
+      daemonId: 0,
+      lookupId: 0,
+      lastAnswer: Answer.SUCCESS,
+      lastReannounceId: -1,
+      reannouncing: false,
+      recovery: r,
+    };
+    this.#calls.set(callId, call);
+    this.#shares.add(callId, { side: r.callerSide, source: r.callerAddress, callee });
+    const auditBase = {
+      direction,
+      caller: { user: sanitizeText(r.callerUser), address: r.callerAddress, port: addr.port },
+      requested: sanitizeText(call.requestedName),
+      protocol: 'ntalk',
+      rebuilt: true,
+    };
+    this.#count('calls_requested');
+    this.#count('calls_rebuilt');
+    this.#audit('requested', callId, auditBase);
+    this.#log('info', callId, 'call rebuilt from the caller\'s daemon', auditBase);
+    this.#onResolved(callId, r.ingress.source.address);
   }
 
   #onAnnounce(ingress: Ingress, req: AnyRequest): void {
@@ -493,8 +618,25 @@ export class GatewaySessions {
       return;
     }
     call.dataPath = { address: result.address, port: result.port };
+    if (call.recovery !== undefined) {
+      this.#answerRecovered(call, call.recovery);
+      return;
+    }
     this.#setState(call, 'announcing');
     this.#sendAnnounce(call, 'announce', IMPOSSIBLE_ID);
+  }
+
+  /** A rebuilt call's data path is open: the callee's waiting LOOK_UP gets it, as if the call had rung here. */
+  #answerRecovered(call: Call, r: PendingRecovery): void {
+    this.#recoveries.delete(r.key);
+    delete call.recovery;
+    call.lookupId = this.#allocId(r.ingress.side, call.id);
+    this.#setState(call, 'answered');
+    call.touched = this.#clock.now();
+    call.deadline = call.touched + CALL_IDLE_EXPIRY_MS;
+    const dp = call.dataPath as Endpoint;
+    this.#log('info', call.id, 'callee looked up the rebuilt call', { from: r.ingress.source.address });
+    this.#reply(call.id, r.ingress, r.req, RequestType.LOOK_UP, Answer.SUCCESS, call.lookupId, { family: AF_INET, address: dp.address, port: dp.port });
   }
 
   #sendAnnounce(call: Call, purpose: 'announce' | 'reannounce', id: number): void {
@@ -684,6 +826,10 @@ export class GatewaySessions {
     }
     this.#versions.set(o.host, o.protocol, this.#clock.now());
     this.#release(hk);
+    if (o.purpose === 'recover') {
+      this.#onRecoveryAnswer(o.callId, res);
+      return;
+    }
     if (o.purpose === 'delete') {
       // The callee's daemon removed its invitation (SUCCESS) or had none left (NOT_HERE); anything
       // else (BADADDR, ...) means the invitation lingers until it expires there.
@@ -724,6 +870,10 @@ export class GatewaySessions {
   }
 
   #requestFailed(o: Outstanding, reason: string): void {
+    if (o.purpose === 'recover') {
+      this.#onRecoveryAnswer(o.callId, undefined);
+      return;
+    }
     const call = this.#calls.get(o.callId);
     if (call === undefined) return;
     if (o.purpose === 'delete') {
@@ -852,7 +1002,12 @@ export class GatewaySessions {
   // ---------------------------------------------------------------- helpers
 
   #failCall(call: Call, answer: number, code: CallReason, reason: string, event: 'refused' | 'ended'): void {
-    this.#replyToCaller(call, RequestType.ANNOUNCE, answer, 0);
+    const r = call.recovery;
+    if (r !== undefined) {
+      // A rebuilt call: its caller asked nothing of this node; the waiting callee gets the answer.
+      this.#recoveries.delete(r.key);
+      this.#reply(call.id, r.ingress, r.req, RequestType.LOOK_UP, answer, 0);
+    } else this.#replyToCaller(call, RequestType.ANNOUNCE, answer, 0);
     if (event === 'refused') {
       this.#count('calls_refused', code);
       this.#audit('refused', call.id, { code, reason, answer: answerName(answer) });
@@ -874,6 +1029,7 @@ export class GatewaySessions {
   ): void {
     this.#calls.delete(call.id);
     this.#shares.remove(call.id);
+    if (call.recovery !== undefined) this.#recoveries.delete(call.recovery.key);
     if (this.#byCallerKey.get(call.callerKey) === call.id) this.#byCallerKey.delete(call.callerKey);
     if (call.clientId !== 0) this.#ids.delete(`${call.callerSide}:${call.clientId}`);
     if (call.lookupId !== 0) this.#ids.delete(`${call.calleeSide}:${call.lookupId}`);

@@ -118,6 +118,8 @@ export type SessionCounter =
   | 'announces_merged'
   | 'dropped_unmatched_response'
   | 'calls_requested'
+  /** Calls rebuilt from the daemons on a LOOK_UP for a call this node never saw (HA, call-recovery.ts). */
+  | 'calls_rebuilt'
   | 'calls_refused'
   | 'calls_rung'
   | 'calls_connected'
