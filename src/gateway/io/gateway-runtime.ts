@@ -140,6 +140,7 @@ export class GatewayRuntime {
       onConnected: (callId, info) => this.#feed({ kind: 'dataPathConnected', callId, peer: info.peer, target: info.target }),
       onEnded: (callId, info) => this.#feed({ kind: 'dataPathEnded', callId, ...info }),
       onRefusedConnection: (callId, from) => this.#feed({ kind: 'dataPathRefused', callId, from }),
+      onAccepted: (callId, from) => this.#feed({ kind: 'dataPathAccepted', callId, from }),
       // Relay bytes are counted while the call is live (issue 13), not only when it ends.
       onBytes: (callId, direction, bytes) => {
         this.#liveCountedCalls.add(callId);

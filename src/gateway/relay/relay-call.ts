@@ -145,6 +145,8 @@ export class RelayCall {
     this.#phase = 'connecting';
     this.#closeListener();
     this.#peer = socket;
+    // Reported before the onward connect: the caller's accept() (and its DELETE) can only follow it.
+    this.#o.events.onAccepted?.(this.callId, from);
     socket.on('error', (err) => this.#finish(`peer-error:${errCode(err)}`));
     socket.on('close', () => this.#onClose('peer-closed'));
     const { target, bindAddress } = this.#o.req;

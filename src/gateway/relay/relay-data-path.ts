@@ -32,6 +32,7 @@ export class RelayDataPath implements DataPath {
       clock: o.clock,
       logger: o.logger,
       events: {
+        onAccepted: (callId, from) => o.events.onAccepted?.(callId, from),
         onConnected: (callId, info) => o.events.onConnected(callId, info),
         onEnded: (callId, info) => o.events.onEnded(callId, info),
         onRefusedConnection: (callId, from) => o.events.onRefusedConnection?.(callId, from),

@@ -45,6 +45,8 @@ export interface RelayEndInfo {
 }
 
 export interface RelayEvents {
+  /** The expected peer's connection was accepted (before the onward connect): the callee answered. */
+  onAccepted?(callId: string, from: string): void;
   onConnected(callId: string, info: { peer: string; target: string }): void;
   /** Exactly once per successfully opened relay. */
   onEnded(callId: string, info: RelayEndInfo): void;

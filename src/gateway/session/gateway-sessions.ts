@@ -205,6 +205,17 @@ export class GatewaySessions {
         this.#log('info', call.id, 'data path connected', { peer: input.peer, target: input.target });
         break;
       }
+      case 'dataPathAccepted': {
+        // The callee's side answered through the data path (a chained gateway's relay connecting
+        // here; its callee looked up the call there): the caller's DELETE that follows its
+        // accept() must not end the call as a cancelled one.
+        const call = this.#calls.get(input.callId);
+        if (call !== undefined && call.state === 'ringing') {
+          this.#setState(call, 'answered');
+          this.#log('info', call.id, 'callee side connected to the data path', { from: input.from });
+        }
+        break;
+      }
       case 'dataPathRefused':
         this.#log('warn', input.callId, 'data path refused a connection', { from: input.from });
         break;

@@ -81,6 +81,8 @@ export type SessionInput =
       readonly reason: string;
     }
   | { readonly kind: 'dataPathRefused'; readonly callId: string; readonly from: string }
+  /** The data path accepted the expected peer's connection: a ringing call is answered. */
+  | { readonly kind: 'dataPathAccepted'; readonly callId: string; readonly from: string }
   /** An administrator ended the call (admin listener, bearer token): `actor` goes into the audit record as `endedBy`. */
   | { readonly kind: 'endedByAdmin'; readonly callId: string; readonly actor: string }
   | { readonly kind: 'tick' };
