@@ -14,6 +14,7 @@ export function relayDataPath(config: GatewayConfig, ctx: DataPathContext): Rela
     clock: ctx.clock,
     logger: ctx.relayLogger,
     events: ctx.events,
+    ...(ctx.peerTls !== undefined ? { peerTls: ctx.peerTls } : {}),
   });
 }
 

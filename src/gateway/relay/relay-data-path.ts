@@ -7,6 +7,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { DataPath, DataPathBytes, DataPathEvents } from '../modes/data-path.js';
 import type { DataPathOpenResult, DataPathRequest } from '../session/session-types.js';
 import { RelayManager, type RelayLogger } from './relay-manager.js';
+import type { PeerTlsLeg } from '../peering/peer-links.js';
 
 export interface RelayDataPathOptions {
   readonly portRange: { readonly min: number; readonly max: number };
@@ -17,6 +18,8 @@ export interface RelayDataPathOptions {
   readonly clock: Clock;
   readonly logger: RelayLogger;
   readonly events: DataPathEvents;
+  /** The TLS leg to a configured peer gateway by name (issue 15); absent: no peering. */
+  readonly peerTls?: (peerName: string) => PeerTlsLeg | undefined;
 }
 
 export class RelayDataPath implements DataPath {
@@ -46,7 +49,14 @@ export class RelayDataPath implements DataPath {
   }
 
   async open(r: DataPathRequest): Promise<DataPathOpenResult> {
+    const leg = (name: string | undefined): PeerTlsLeg | undefined => (name === undefined ? undefined : this.#o.peerTls?.(name));
+    const listen = leg(r.peerTls?.listen);
+    const connect = leg(r.peerTls?.connect);
+    if ((r.peerTls?.listen !== undefined && listen === undefined) || (r.peerTls?.connect !== undefined && connect === undefined)) {
+      return { ok: false, reason: 'error', detail: 'no TLS material for the peer gateway' };
+    }
     const res = await this.#relay.open({
+      ...(listen !== undefined || connect !== undefined ? { tls: { ...(listen !== undefined ? { listen } : {}), ...(connect !== undefined ? { connect } : {}) } } : {}),
       callId: r.callId,
       listenAddress: r.listenAddress,
       expectedPeer: r.expectedPeer,
