@@ -6,8 +6,9 @@
  *   a1 10.9.0.2 ──"in1"── gw1 10.9.0.1 | 192.0.2.1 ──"transit"── 192.0.2.2 gw2 | 10.9.0.1 ──"in2"── a2 10.9.0.2
  *                                                       └── x 192.0.2.3 (a third transit host)
  *
- * The transit segment is a bridge in gw1's namespace (its address 192.0.2.1 is on the bridge), so
- * one capture on it (promiscuous) sees every frame of the transit network. Every host's /etc/hosts
+ * The transit segment is a bridge in x's namespace (its address 192.0.2.3 is on the bridge), so
+ * one capture on it (promiscuous) sees every frame of the transit network. (Not in a gateway's:
+ * with br_netfilter loaded, bridged frames would cross that gateway's forward policy drop.) Every host's /etc/hosts
  * names only what that host can see: its own organisation (and, for the gateways, the transit
  * hosts), so no name ever resolves across the conflicting numbering. The gateways forward nothing
  * (forward policy drop); a gateway under test must relay or own its firewall.
@@ -41,9 +42,9 @@ export async function chainLab(prefix: string): Promise<Lab> {
       {
         name: TRANSIT_IF,
         members: [
+          { host: 'x', addr: `${X_TRANSIT}/24` },
           { host: 'gw1', addr: `${GW1_TRANSIT}/24` },
           { host: 'gw2', addr: `${GW2_TRANSIT}/24` },
-          { host: 'x', addr: `${X_TRANSIT}/24` },
         ],
       },
       { name: IN1_IF, members: [{ host: 'gw1', addr: `${ORG_GW_ADDR}/24` }, { host: 'a1', addr: `${ORG_HOST_ADDR}/24` }] },

@@ -103,8 +103,12 @@ export class PeerLinks {
     });
     this.#server.maxConnections = Math.max(1, o.peering.peers.length) * MAX_INBOUND_LINKS_PER_PEER;
     this.#server.on('secureConnection', (s) => this.#onInbound(s));
+    // A refused handshake may end with the socket already closed: its address is kept from the accept.
+    const accepted = new WeakMap<object, string>();
+    this.#server.on('connection', (raw: net.Socket) => accepted.set(raw, `${plain(raw.remoteAddress)}:${raw.remotePort ?? 0}`));
     this.#server.on('tlsClientError', (err, s) => {
-      const from = `${s.remoteAddress ?? '?'}:${s.remotePort ?? 0}`;
+      const parent = (s as unknown as { _parent?: object })._parent;
+      const from = accepted.get(s) ?? (parent !== undefined ? accepted.get(parent) : undefined) ?? `${plain(s.remoteAddress)}:${s.remotePort ?? 0}`;
       this.#o.logger.warn({ code: 'peer-unauthenticated', from, err: sanitizeText(errText(err)) }, 'peer link refused');
       this.#o.onRefused?.('peer-unauthenticated', from);
     });
