@@ -7,15 +7,14 @@
  */
 import type { PeerGateway } from '../../config/gateway-config.js';
 
-/** Why a peer link was refused: stable codes for logs and metrics. */
+/**
+ * Why a peer link was refused: stable codes for logs and metrics. `peer-unknown-address`: not
+ * from (or to) a configured peer address; `peer-unauthenticated`: no certificate chaining to the
+ * configured CA; `peer-wrong-name`: the certificate does not name the peer; `peer-wrong-fingerprint`:
+ * not the pinned certificate.
+ */
 export type PeerRefusal = 'peer-unknown-address' | 'peer-unauthenticated' | 'peer-wrong-name' | 'peer-wrong-fingerprint';
 
-export const PEER_REFUSAL_MESSAGES: Readonly<Record<PeerRefusal, string>> = {
-  'peer-unknown-address': 'the connection does not come from a configured peer address',
-  'peer-unauthenticated': 'the peer presented no certificate chaining to the configured CA',
-  'peer-wrong-name': "the peer's certificate does not name the configured peer",
-  'peer-wrong-fingerprint': "the peer's certificate is not the pinned one",
-};
 
 /** What a presented certificate says (from X509Certificate). */
 export interface PresentedCertificate {
