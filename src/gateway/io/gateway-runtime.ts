@@ -283,6 +283,7 @@ export class GatewayRuntime {
       warnings.push('mode/interfaces/transparent/pinhole changed: restart the gateway to apply them');
     }
     if (!same(c.audit, next.audit) || !same(c.admin, next.admin)) warnings.push('audit/admin changed: restart the gateway to apply them');
+    if (!same(c.peering, next.peering)) warnings.push('peering changed: restart the gateway to apply it');
     this.#config = next;
     this.#core.reconfigure(next);
     return warnings;
