@@ -80,6 +80,7 @@ async function init(m: Extract<ToWorker, { t: 'init' }>): Promise<void> {
     logger: log,
     inherited: m.sockets as InheritedSockets,
     ...(m.adminTls !== undefined ? { adminTls: m.adminTls } : {}),
+    ...(m.peeringTls !== undefined ? { peeringTls: m.peeringTls } : {}),
     privileged: { sendFrom: link.sendFrom, ...(m.holes ? { holes: new RemoteHoles(link) } : {}) },
   });
   link.events = runtime.dataPathEvents;

@@ -34,3 +34,16 @@ test('[limits] fair-share keys: set values are used, out-of-range ones are refus
     assert.match(r.errors.join('\n'), new RegExp(`limits\\.${key}`), `${key} = ${value}: ${r.errors.join('; ')}`);
   }
 });
+
+test('[peering]: peers are normalised (fingerprint upper-case with colons); duplicates and long names are refused', () => {
+  const peering = (peers: string): string => `${BASE}[peering]\ncert = "/c"\nkey = "/k"\nca = "/ca"\n${peers}`;
+  const fp = 'ab'.repeat(32);
+  const r = parseGatewayConfig(peering(`[[peering.peers]]\nname = "gw2"\naddress = "192.0.2.2"\nfingerprint = "${fp}"\n`), 'peers');
+  assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+  assert.equal(r.config.peering?.port, 5519);
+  assert.deepEqual(r.config.peering?.peers, [{ name: 'gw2', address: '192.0.2.2', fingerprint: Array(32).fill('AB').join(':') }]);
+  const dup = parseGatewayConfig(peering('[[peering.peers]]\nname = "gw2"\naddress = "192.0.2.2"\n[[peering.peers]]\nname = "gw2"\naddress = "192.0.2.3"\n'), 'dup');
+  assert.ok(!dup.ok && dup.errors.join('\n').includes('duplicate peer name'));
+  const long = parseGatewayConfig(peering('[[peering.peers]]\nname = "much-too-long"\naddress = "192.0.2.2"\n'), 'long');
+  assert.ok(!long.ok);
+});

@@ -32,6 +32,15 @@ export const ADMIN_MAX_HOST_NAMES = 32;
 export const ADMIN_MIN_TOKEN_LENGTH = 16;
 /** Default relay port range (issue 4 example). */
 export const DEFAULT_RELAY_PORTS = '40000-40999';
+/** Default TCP port of the TLS link between peer gateways ([peering] port; unassigned, unprivileged). */
+export const DEFAULT_PEERING_PORT = 5519;
+/** Most configured peer gateways (a bounded allow-list). */
+export const MAX_PEERS = 64;
+/**
+ * Longest peer name: a peer is named in a talk name (`bob%gw2`, `alice%gw1`) that must fit the
+ * ntalk l_name/r_name (NAME_SIZE 12, minus its NUL) with a user, so short names only.
+ */
+export const MAX_PEER_NAME = 8;
 /** Default relay idle timeout, seconds. */
 export const DEFAULT_IDLE_TIMEOUT_S = 600;
 /** Default maximum call duration, seconds (4 h). */
@@ -240,6 +249,40 @@ const commonSchema = {
       }
     })
     .default({ listen: DEFAULT_ADMIN_LISTEN, hosts: [] }),
+  /**
+   * Peer gateways (issue 15): other talkgates this one reaches over a mutually authenticated TLS
+   * link (control exchange and conversation). `cert`/`key` are this gateway's, `ca` the PEM
+   * certificate(s) a peer's certificate must chain to; a peer's certificate must also name it
+   * (CN or a DNS subjectAltName = `name`), and match `fingerprint` (SHA-256) when one is pinned.
+   */
+  peering: z
+    .strictObject({
+      port: port.default(DEFAULT_PEERING_PORT),
+      cert: z.string().min(1),
+      key: z.string().min(1),
+      ca: z.string().min(1),
+      peers: z
+        .array(
+          z.strictObject({
+            name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,6}[a-z0-9])?$/, `must be a lowercase host name of at most ${MAX_PEER_NAME} characters`),
+            address: ipv4,
+            fingerprint: z.string().regex(/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, 'must be a SHA-256 fingerprint (hex, colons optional)').optional(),
+          }),
+        )
+        .min(1)
+        .max(MAX_PEERS),
+    })
+    .superRefine((p, ctx) => {
+      const names = new Set<string>();
+      const addrs = new Set<string>();
+      p.peers.forEach((peer, i) => {
+        if (names.has(peer.name)) ctx.addIssue({ code: 'custom', path: ['peers', i, 'name'], message: `duplicate peer name ${peer.name}` });
+        if (addrs.has(peer.address)) ctx.addIssue({ code: 'custom', path: ['peers', i, 'address'], message: `duplicate peer address ${peer.address}` });
+        names.add(peer.name);
+        addrs.add(peer.address);
+      });
+    })
+    .optional(),
   /** Who the unprivileged worker runs as (default nobody), when started with privileges. */
   privileges: z.strictObject({ user: z.string().min(1), group: z.string().min(1).optional() }).optional(),
   ha: haSection.optional(),
@@ -354,10 +397,28 @@ export interface GatewayCommonConfig {
     readonly token?: string;
     readonly tls?: { readonly certFile: string; readonly keyFile: string };
   };
+  /** Peer gateways reached over mutually authenticated TLS (issue 15); absent: none. */
+  readonly peering?: PeeringConfig;
   /** Who the unprivileged worker runs as; default nobody (DEFAULT_WORKER_USER). */
   readonly privileges?: { readonly user: string; readonly group?: string };
   /** One node of an HA pair (docs/ha.md). */
   readonly ha?: HaConfig;
+}
+
+/** One peer gateway. */
+export interface PeerGateway {
+  readonly name: string;
+  readonly address: string;
+  /** SHA-256 of its certificate, upper-case hex with colons (as Node's `fingerprint256`). */
+  readonly fingerprint?: string;
+}
+
+export interface PeeringConfig {
+  readonly port: number;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+  readonly peers: readonly PeerGateway[];
 }
 
 export interface ClassicalConfig extends GatewayCommonConfig {
@@ -444,6 +505,21 @@ export function normaliseGatewayConfig(raw: RawGatewayConfig): GatewayConfig {
             ...(raw.admin.tls_cert !== undefined && raw.admin.tls_key !== undefined ? { tls: { certFile: raw.admin.tls_cert, keyFile: raw.admin.tls_key } } : {}),
           },
         } : {}),
+    ...(raw.peering !== undefined
+      ? {
+          peering: {
+            port: raw.peering.port,
+            certFile: raw.peering.cert,
+            keyFile: raw.peering.key,
+            caFile: raw.peering.ca,
+            peers: raw.peering.peers.map((x) => ({
+              name: x.name,
+              address: x.address,
+              ...(x.fingerprint !== undefined ? { fingerprint: normaliseFingerprint(x.fingerprint) } : {}),
+            })),
+          },
+        }
+      : {}),
     ...(raw.privileges !== undefined
       ? { privileges: { user: raw.privileges.user, ...(raw.privileges.group !== undefined ? { group: raw.privileges.group } : {}) } }
       : {}),
@@ -480,4 +556,10 @@ export function normaliseGatewayConfig(raw: RawGatewayConfig): GatewayConfig {
         ...(raw.middlebox !== undefined ? { middlebox: { pcp: raw.middlebox.pcp, port: raw.middlebox.port } } : {}),
       };
   }
+}
+
+/** `ab:cd…` or `abcd…` → `AB:CD:…`, the form of Node's `X509Certificate.fingerprint256`. */
+function normaliseFingerprint(f: string): string {
+  const hex = f.replace(/:/g, '').toUpperCase();
+  return hex.match(/../g)?.join(':') ?? hex;
 }

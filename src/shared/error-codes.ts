@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   PRIVSEP_DROP: 'the worker still holds root or a capability after dropping them',
   PRIVSEP_SOCKET: 'a socket the privileged process should hand over was not inherited',
   PRIVSEP_REFUSED: 'the privileged process refused a request (its refusal code is given)',
+  // peer gateways
+  PEER_FRAME: 'a peer gateway sent a frame that is too long, not JSON or not a frame of the peer protocol',
   // PCP
   PCP_TIMEOUT: 'a PCP server did not answer after every retransmission',
   PCP_BUSY: 'too many PCP requests are in flight',

@@ -43,6 +43,8 @@ import type { DataPath, DataPathEvents } from '../modes/data-path.js';
 import { modeWiring } from '../modes/gateway-modes.js';
 import type { DataPathContext } from '../modes/mode-wiring.js';
 import { TalkError } from '../../shared/talk-error.js';
+import { relayDataPath } from '../modes/classical-mode.js';
+import { PeerLinks, type PeerTlsMaterial } from '../peering/peer-links.js';
 
 const SIDES: readonly Side[] = ['inside', 'outside'];
 /** talk.h ANNOUNCE: the request type whose sending renews a call's pinhole. */
@@ -94,6 +96,11 @@ export interface GatewayRuntimeOptions {
    * usually root's alone); absent: read from the configured files.
    */
   readonly adminTls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /**
+   * This gateway's peering certificate, key and CA (issue 15), read by the privileged process
+   * (the key is usually root's alone); absent: read from the configured files.
+   */
+  readonly peeringTls?: PeerTlsMaterial;
   /** Replaces the mode's data path (a new data path is one factory; tests use this). */
   readonly dataPath?: (config: GatewayConfig, ctx: DataPathContext) => DataPath;
 }
@@ -111,6 +118,14 @@ export class GatewayRuntime {
   readonly dataPathEvents: DataPathEvents;
   /** The mode's data path (relay, local holes, holes over PCP, ...). */
   readonly #dataPath: DataPath;
+  /**
+   * A peered call's conversation crosses the gateway over TLS, so it is relayed whatever the mode:
+   * in a mode whose data path is not the relay (pinhole), this relay carries the peered calls.
+   */
+  readonly #peerRelay: DataPath | undefined;
+  readonly #peerRelayed = new Set<string>();
+  /** The TLS links to the configured peer gateways (issue 15). */
+  #peers: PeerLinks | undefined;
   /** Recent refusals for the admin page (bounded; fed by the audit records). */
   readonly #refusals = new RecentRefusals();
   /** Calls whose relay bytes the metrics already counted as they flowed. */
@@ -141,6 +156,7 @@ export class GatewayRuntime {
       onConnected: (callId, info) => this.#feed({ kind: 'dataPathConnected', callId, peer: info.peer, target: info.target }),
       onEnded: (callId, info) => this.#feed({ kind: 'dataPathEnded', callId, ...info }),
       onRefusedConnection: (callId, from) => this.#feed({ kind: 'dataPathRefused', callId, from }),
+      onAccepted: (callId, from) => this.#feed({ kind: 'dataPathAccepted', callId, from }),
       // Relay bytes are counted while the call is live (issue 13), not only when it ends.
       onBytes: (callId, direction, bytes) => {
         this.#liveCountedCalls.add(callId);
@@ -153,8 +169,10 @@ export class GatewayRuntime {
       relayLogger: this.#deferred.facade() satisfies RelayLogger,
       events,
       ...(opts.privileged?.holes !== undefined ? { privilegedHoles: opts.privileged.holes } : {}),
+      ...(opts.config.peering !== undefined ? { peerTls: (name: string) => this.#peers?.tlsLeg(name) } : {}),
     };
     this.#dataPath = (opts.dataPath ?? modeWiring(opts.config).dataPath)(opts.config, ctx);
+    this.#peerRelay = opts.config.peering !== undefined && this.#dataPath.kind !== 'relay' ? relayDataPath(opts.config, ctx) : undefined;
   }
 
   /** Binds every socket (faces, client sockets, admin) and opens the audit log. */
@@ -266,6 +284,7 @@ export class GatewayRuntime {
       warnings.push('mode/interfaces/transparent/pinhole changed: restart the gateway to apply them');
     }
     if (!same(c.audit, next.audit) || !same(c.admin, next.admin)) warnings.push('audit/admin changed: restart the gateway to apply them');
+    if (!same(c.peering, next.peering)) warnings.push('peering changed: restart the gateway to apply it');
     this.#config = next;
     this.#core.reconfigure(next);
     return warnings;
@@ -276,6 +295,8 @@ export class GatewayRuntime {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     await this.#dataPath.stop();
+    await this.#peerRelay?.stop();
+    await this.#peers?.close();
     if (this.#transparent !== undefined) {
       const report = await this.#transparent.stop();
       if (report !== undefined) this.#log[report.table.ok ? 'info' : 'error']({ table: this.#transparent.spec.table, report }, 'interception removed');
@@ -311,6 +332,7 @@ export class GatewayRuntime {
         this.#clients.set(key, client);
       }
     }
+    if (c.peering !== undefined) await this.#startPeering(c.peering, c.outside.address);
     const plan = modeWiring(c).interception(c);
     if (plan !== undefined) {
       const privileged = this.#opts.privileged;
@@ -352,6 +374,58 @@ export class GatewayRuntime {
         registry: this.#registry,
       });
     }
+  }
+
+  async #startPeering(peering: NonNullable<GatewayConfig['peering']>, localAddress: string): Promise<void> {
+    const material = this.#opts.peeringTls ?? { cert: readFileSync(peering.certFile, 'utf8'), key: readFileSync(peering.keyFile, 'utf8'), ca: readFileSync(peering.caFile, 'utf8') };
+    const daemonPort = (protocol: TalkProtocol): number => this.#config.outside.daemonPorts[protocol];
+    this.#peers = await PeerLinks.start({
+      peering,
+      localAddress,
+      tls: material,
+      logger: this.#log,
+      onRequest: (peer, linkId, remotePort, frame) => {
+        if (this.#stopped) return;
+        let request: AnyRequest;
+        try {
+          request = decodeAnyCtlMsg(frame.msg);
+        } catch (err: unknown) {
+          this.#metrics.controlMalformedTotal.inc();
+          this.#log.debug({ peer: peer.name, err: sanitizeText((err as Error).message) }, 'malformed control message on a peer link dropped');
+          return;
+        }
+        if (request.protocol !== frame.protocol) return;
+        this.#metrics.controlMessagesTotal.inc({ side: 'outside', type: requestTypeName(request.msg.type) });
+        this.#feed({
+          kind: 'request',
+          ingress: { side: 'outside', protocol: request.protocol, source: { address: peer.address, port: remotePort }, face: linkId, peer: { name: peer.name, callId: frame.callId } },
+          request,
+        });
+      },
+      onResponse: (peer, frame) => {
+        if (this.#stopped) return;
+        let input: SessionInput;
+        const source = { address: peer.address, port: daemonPort(frame.protocol) };
+        const origin = { name: peer.name, ...(frame.callId !== undefined ? { callId: frame.callId } : {}) };
+        try {
+          input =
+            frame.protocol === 'ntalk'
+              ? { kind: 'response', side: 'outside', source, response: { protocol: 'ntalk', msg: decodeNtalkCtlResponse(frame.msg) }, peer: origin }
+              : { kind: 'response', side: 'outside', source, response: { protocol: 'otalk', msg: decodeOtalkCtlResponse(frame.msg, 'big') }, peer: origin };
+        } catch (err: unknown) {
+          this.#metrics.controlMalformedTotal.inc();
+          this.#log.debug({ peer: peer.name, err: sanitizeText((err as Error).message) }, 'malformed control answer on a peer link dropped');
+          return;
+        }
+        this.#metrics.controlMessagesTotal.inc({ side: 'outside', type: 'response' });
+        this.#feed(input);
+      },
+      onFailed: (peer, callId, failure, detail) => {
+        const code = failure === 'peer-unreachable' ? 'peer-unreachable' : 'peer-unauthenticated';
+        this.#feed({ kind: 'peerFailed', callId, code, detail: `${peer.name}: ${failure} ${detail}` });
+      },
+      onRefused: (code) => this.#metrics.policyRefusalsTotal.inc({ reason: code }),
+    });
   }
 
   // ---------------------------------------------------------------- receive edge
@@ -436,8 +510,13 @@ export class GatewayRuntime {
           this.#transparent?.reply(e.ingress, e.response);
           return;
         }
-        const face = this.#faces.get((e.ingress.face as Key | undefined) ?? `${e.ingress.side}/${e.ingress.protocol}`);
         const bytes = e.response.protocol === 'ntalk' ? encodeNtalkCtlResponse(e.response.msg) : encodeOtalkCtlResponse(e.response.msg);
+        if (e.ingress.peer !== undefined) {
+          // Over the peer's link, with our call id for its records.
+          this.#peers?.reply(e.ingress.face ?? '', e.response.protocol, e.callId, bytes);
+          return;
+        }
+        const face = this.#faces.get((e.ingress.face as Key | undefined) ?? `${e.ingress.side}/${e.ingress.protocol}`);
         face?.send(bytes, e.ingress.source.port, e.ingress.source.address);
         return;
       }
@@ -446,6 +525,14 @@ export class GatewayRuntime {
         if (e.request.msg.type === ANNOUNCE_TYPE) this.#dataPath.renew(e.callId);
         if (e.from !== undefined) {
           this.#transparent?.sendRequest(e.from, e.to, e.request);
+          return;
+        }
+        const peer = e.side === 'outside' ? this.#peers?.peerByAddress(e.to.address) : undefined;
+        if (peer !== undefined) {
+          // To a peer gateway: over the authenticated link, never as a datagram.
+          const ctlAddr = { family: AF_INET, address: this.#config.outside.address, port: 0 };
+          const bytes = e.request.protocol === 'ntalk' ? encodeNtalkCtlMsg({ ...e.request.msg, ctlAddr }) : encodeOtalkCtlMsg({ ...e.request.msg, ctlAddr });
+          this.#peers?.request(peer, e.callId, e.request.protocol, bytes);
           return;
         }
         const sock = this.#clients.get(`${e.side}/${e.request.protocol}`);
@@ -468,15 +555,18 @@ export class GatewayRuntime {
       }
       case 'openDataPath': {
         const r = e.request;
+        const path = r.peerTls !== undefined && this.#peerRelay !== undefined ? this.#peerRelay : this.#dataPath;
+        if (path === this.#peerRelay) this.#peerRelayed.add(r.callId);
         // The result (and so the announcement) follows the opened path (e.g. the committed nft transaction).
-        void this.#dataPath.open(r).then(
+        void path.open(r).then(
           (result) => this.#feed({ kind: 'dataPathOpened', callId: r.callId, result }),
           (err: unknown) => this.#feed({ kind: 'dataPathOpened', callId: r.callId, result: { ok: false, reason: 'error', detail: String(err) } }),
         );
         return;
       }
       case 'closeDataPath':
-        this.#dataPath.close(e.callId);
+        if (this.#peerRelayed.delete(e.callId)) this.#peerRelay?.close(e.callId);
+        else this.#dataPath.close(e.callId);
         return;
       case 'audit':
         this.#onAudit(e.record);
@@ -501,6 +591,14 @@ export class GatewayRuntime {
       this.#log.error({ callId: record.callId, err: sanitizeText(String(err)) }, 'audit write failed');
     }
     const meta = this.#callMeta.get(record.callId);
+    switch (record.event) {
+      case 'refused':
+      case 'ended':
+        this.#peerRelayed.delete(record.callId);
+        break;
+      default:
+        break;
+    }
     switch (record.event) {
       case 'requested':
         this.#callMeta.set(record.callId, { direction: String(record['direction']), started: this.#clock.now() });

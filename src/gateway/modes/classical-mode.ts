@@ -13,6 +13,7 @@ export function relayDataPath(config: GatewayConfig, ctx: DataPathContext): Rela
     sanitize: config.relay.sanitize,
     logger: ctx.relayLogger,
     events: ctx.events,
+    ...(ctx.peerTls !== undefined ? { peerTls: ctx.peerTls } : {}),
   });
 }
 

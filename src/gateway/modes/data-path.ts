@@ -8,6 +8,11 @@ import type { DataPathOpenResult, DataPathRequest } from '../session/session-typ
 
 /** What a data path reports back to the session core. */
 export interface DataPathEvents {
+  /**
+   * The relay accepted the expected peer's connection (before connecting onward): the callee
+   * answered, even where its LOOK_UP went elsewhere (a chained gateway asked its own).
+   */
+  onAccepted?(callId: string, from: string): void;
   /** The callee's connection took the path (relay accepted it, or a flow consumed the hole). */
   onConnected(callId: string, info: { readonly peer: string; readonly target: string }): void;
   onEnded(callId: string, info: { readonly bytesIn: number; readonly bytesOut: number; readonly durationMs: number; readonly reason: string }): void;

@@ -9,6 +9,7 @@ import type { GatewayConfig } from '../../config/gateway-config.js';
 import type { Clock } from '../../shared/clock.js';
 import type { RelayLogger } from '../relay/relay-types.js';
 import type { DataPath, DataPathEvents } from './data-path.js';
+import type { PeerTlsLegSpec } from '../peering/peer-tls-leg.js';
 
 /** tproxy interception of udp 517/518 crossing between the configured interfaces. */
 export interface InterceptionPlan {
@@ -36,6 +37,8 @@ export interface DataPathContext {
    * for a local nftables data path. Absent when the gateway runs as one process.
    */
   readonly privilegedHoles?: DataPath;
+  /** The TLS leg to a configured peer gateway (issue 15), for a relay carrying a peered call. */
+  readonly peerTls?: (peerName: string) => PeerTlsLegSpec | undefined;
 }
 
 export interface ModeWiring<C extends GatewayConfig = GatewayConfig> {

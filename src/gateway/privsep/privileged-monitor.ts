@@ -298,6 +298,15 @@ export class PrivilegedMonitor {
         ...(this.#config.admin?.tls !== undefined
           ? { adminTls: { cert: readFileSync(this.#config.admin.tls.certFile, 'utf8'), key: readFileSync(this.#config.admin.tls.keyFile, 'utf8') } }
           : {}),
+        ...(this.#config.peering !== undefined
+          ? {
+              peeringTls: {
+                cert: readFileSync(this.#config.peering.certFile, 'utf8'),
+                key: readFileSync(this.#config.peering.keyFile, 'utf8'),
+                ca: readFileSync(this.#config.peering.caFile, 'utf8'),
+              },
+            }
+          : {}),
       },
     };
   }

@@ -87,6 +87,8 @@ export type ToWorker =
       readonly workdir: string;
       /** The admin listener's TLS certificate and key (PEM), read here: the key is usually root's alone. */
       readonly adminTls?: { readonly cert: string; readonly key: string };
+      /** The peering certificate, key and CA (PEM, issue 15), read here for the same reason. */
+      readonly peeringTls?: { readonly cert: string; readonly key: string; readonly ca: string };
     }
   | { readonly t: 'event'; readonly kind: 'connected'; readonly callId: string; readonly info: { peer: string; target: string } }
   | {

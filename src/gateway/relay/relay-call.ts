@@ -5,6 +5,7 @@
  * Adapter: owns sockets and timers; reports through callbacks; never throws out of a socket handler.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Clock } from '../../shared/clock.js';
 import { StreamSanitizer } from '../stream-sanitizer.js';
 import {
@@ -144,21 +145,68 @@ export class RelayCall {
     }
     this.#phase = 'connecting';
     this.#closeListener();
-    this.#peer = socket;
-    socket.on('error', (err) => this.#finish(`peer-error:${errCode(err)}`));
-    socket.on('close', () => this.#onClose('peer-closed'));
+    const listenLeg = this.#o.req.tls?.listen;
+    if (listenLeg === undefined) {
+      this.#peer = socket;
+      this.#connectOnward(from, socket);
+      return;
+    }
+    // The peer gateway's leg: TLS server, its certificate required and checked before a byte is relayed.
+    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: listenLeg.secureContext, requestCert: true, rejectUnauthorized: true });
+    this.#peer = secure;
+    secure.on('error', (err) => this.#finish(`peer-tls-error:${errCode(err)}`));
+    secure.on('close', () => this.#onClose('peer-closed'));
+    this.#arm(RELAY_CONNECT_TIMEOUT_MS, () => this.#finish('peer-tls-timeout'));
+    secure.once('secure', () => {
+      const refusal = listenLeg.verify(secure);
+      if (refusal !== undefined) return this.#finish(`peer-tls-refused:${refusal}`);
+      secure.pause();
+      this.#connectOnward(from, secure);
+    });
+    socket.resume();
+  }
+
+  #connectOnward(from: string, peer: net.Socket): void {
+    // Reported before the onward connect: the caller's accept() (and its DELETE) can only follow it.
+    this.#o.events.onAccepted?.(this.callId, from);
+    if (this.#o.req.tls?.listen === undefined) {
+      peer.on('error', (err) => this.#finish(`peer-error:${errCode(err)}`));
+      peer.on('close', () => this.#onClose('peer-closed'));
+    }
     const { target, bindAddress } = this.#o.req;
-    const onward = net.connect({
+    const connectLeg = this.#o.req.tls?.connect;
+    const raw = net.connect({
       host: target.address,
       port: target.port,
       allowHalfOpen: true,
       ...(bindAddress === undefined ? {} : { localAddress: bindAddress }),
     });
+    const onward: net.Socket =
+      connectLeg === undefined
+        ? raw
+        : tls.connect({
+            socket: raw,
+            secureContext: connectLeg.secureContext,
+            servername: connectLeg.servername,
+            rejectUnauthorized: true,
+            // Name, address and fingerprint: connectLeg.verify below.
+            checkServerIdentity: () => undefined,
+            minVersion: 'TLSv1.3',
+          });
+    if (connectLeg !== undefined) raw.on('error', () => undefined); // reported by the TLS socket
     this.#target = onward;
     onward.on('error', (err) => this.#finish(`${this.#phase === 'connecting' ? 'connect' : 'target'}-error:${errCode(err)}`));
     onward.on('close', () => this.#onClose('target-closed'));
     this.#arm(Math.min(RELAY_CONNECT_TIMEOUT_MS, this.#o.req.idleTimeoutMs), () => this.#finish('connect-timeout'));
-    onward.once('connect', () => this.#onRelaying(from, socket, onward));
+    if (connectLeg === undefined) {
+      onward.once('connect', () => this.#onRelaying(from, peer, onward));
+      return;
+    }
+    onward.once('secureConnect', () => {
+      const refusal = connectLeg.verify(onward as tls.TLSSocket);
+      if (refusal !== undefined) return this.#finish(`target-tls-refused:${refusal}`);
+      this.#onRelaying(from, peer, onward);
+    });
   }
 
   #onRelaying(from: string, peer: net.Socket, target: net.Socket): void {

@@ -16,6 +16,7 @@ import type { DataPathOpenResult, DataPathRequest } from '../session/session-typ
 import { RELAY_THREAD_WAIT_MS } from './relay-constants.js';
 import type { FromRelayThread, RelayThreadInit, ToRelayThread } from './relay-thread-messages.js';
 import type { RelayLogger, RelayOpenResult } from './relay-types.js';
+import type { PeerTlsLegSpec } from '../peering/peer-tls-leg.js';
 
 export interface RelayDataPathOptions {
   readonly portRange: { readonly min: number; readonly max: number };
@@ -25,6 +26,8 @@ export interface RelayDataPathOptions {
   readonly sanitize: boolean;
   readonly logger: RelayLogger;
   readonly events: DataPathEvents;
+  /** The TLS leg to a configured peer gateway by name (issue 15); absent: no peering. */
+  readonly peerTls?: (peerName: string) => PeerTlsLegSpec | undefined;
 }
 
 /** End reason of the calls of a relay thread that exited unexpectedly. */
@@ -49,10 +52,17 @@ export class RelayDataPath implements DataPath {
   }
 
   async open(r: DataPathRequest): Promise<DataPathOpenResult> {
+    const leg = (name: string | undefined): PeerTlsLegSpec | undefined => (name === undefined ? undefined : this.#o.peerTls?.(name));
+    const listen = leg(r.peerTls?.listen);
+    const connect = leg(r.peerTls?.connect);
+    if ((r.peerTls?.listen !== undefined && listen === undefined) || (r.peerTls?.connect !== undefined && connect === undefined)) {
+      return { ok: false, reason: 'error', detail: 'no TLS material for the peer gateway' };
+    }
     const thread = await this.#ensureThread();
     const reply = await this.#ask(thread, (seq) => ({
       t: 'open',
       seq,
+      ...(listen !== undefined || connect !== undefined ? { tls: { ...(listen !== undefined ? { listen } : {}), ...(connect !== undefined ? { connect } : {}) } } : {}),
       req: {
         callId: r.callId,
         listenAddress: r.listenAddress,
@@ -142,6 +152,8 @@ export class RelayDataPath implements DataPath {
         w?.(m);
         return;
       }
+      case 'accepted':
+        return ev.onAccepted?.(m.callId, m.from);
       case 'connected':
         return ev.onConnected(m.callId, { peer: m.peer, target: m.target });
       case 'refused':

@@ -3,6 +3,7 @@
  * relay-thread.ts). Both ends are this program's own code in one process, so the shapes are typed,
  * not parsed: no peer byte crosses this channel, only requests, events, counts and log records.
  */
+import type { PeerTlsLegSpec } from '../peering/peer-tls-leg.js';
 import type { RelayEndInfo, RelayOpenRequest, RelayOpenResult } from './relay-types.js';
 
 /** What the relay thread needs at start. */
@@ -12,7 +13,13 @@ export interface RelayThreadInit {
 }
 
 export type ToRelayThread =
-  | { readonly t: 'open'; readonly seq: number; readonly req: RelayOpenRequest }
+  | {
+      readonly t: 'open';
+      readonly seq: number;
+      readonly req: Omit<RelayOpenRequest, 'tls'>;
+      /** Legs to peer gateways (issue 15), built on the relay thread from their material. */
+      readonly tls?: { readonly listen?: PeerTlsLegSpec; readonly connect?: PeerTlsLegSpec };
+    }
   | { readonly t: 'close'; readonly callId: string }
   | { readonly t: 'stop'; readonly seq: number };
 
@@ -21,6 +28,7 @@ export type RelayLogLevel = 'info' | 'warn' | 'error';
 export type FromRelayThread =
   | { readonly t: 'opened'; readonly seq: number; readonly result: RelayOpenResult }
   | { readonly t: 'stopped'; readonly seq: number }
+  | { readonly t: 'accepted'; readonly callId: string; readonly from: string }
   | { readonly t: 'connected'; readonly callId: string; readonly peer: string; readonly target: string }
   | { readonly t: 'refused'; readonly callId: string; readonly from: string }
   /** Bytes read since the last report, per call and direction: [callId, in, out]. */

@@ -12,7 +12,8 @@ import { systemClock } from '../../shared/clock.js';
 import { RELAY_BYTES_REPORT_MS, RELAY_THREAD_NICE } from './relay-constants.js';
 import { RelayManager } from './relay-manager.js';
 import type { FromRelayThread, RelayLogLevel, RelayThreadInit, ToRelayThread } from './relay-thread-messages.js';
-import type { RelayLogger } from './relay-types.js';
+import type { RelayLogger, RelayOpenRequest } from './relay-types.js';
+import { peerTlsLeg, type PeerTlsLeg, type PeerTlsLegSpec } from '../peering/peer-tls-leg.js';
 
 const port = parentPort;
 if (port === null) throw new Error('relay-thread.js runs only as a worker thread');
@@ -54,6 +55,7 @@ const relays = new RelayManager({
   clock: systemClock,
   logger: threadLogger({}),
   events: {
+    onAccepted: (callId, from) => post({ t: 'accepted', callId, from }),
     onConnected: (callId, info) => post({ t: 'connected', callId, peer: info.peer, target: info.target }),
     onEnded: (callId, info) => {
       flushBytes(callId);
@@ -68,10 +70,29 @@ const relays = new RelayManager({
   },
 });
 
+/** Legs built so far, by peer name: one secure context per peer, not per call (bounded by the configured peers). */
+const legs = new Map<string, { spec: PeerTlsLegSpec; leg: PeerTlsLeg }>();
+function legOf(spec: PeerTlsLegSpec): PeerTlsLeg {
+  const known = legs.get(spec.peer.name);
+  // A reload may change the material or the peer entry: rebuild then.
+  if (known !== undefined && JSON.stringify(known.spec) === JSON.stringify(spec)) return known.leg;
+  const leg = peerTlsLeg(spec);
+  legs.set(spec.peer.name, { spec, leg });
+  return leg;
+}
+
+function openRequest(m: Extract<ToRelayThread, { t: 'open' }>): RelayOpenRequest {
+  if (m.tls === undefined) return m.req;
+  const { listen, connect } = m.tls;
+  return { ...m.req, tls: { ...(listen !== undefined ? { listen: legOf(listen) } : {}), ...(connect !== undefined ? { connect: legOf(connect) } : {}) } };
+}
+
 port.on('message', (m: ToRelayThread) => {
   switch (m.t) {
     case 'open':
-      void relays.open(m.req).then(
+      void Promise.resolve()
+        .then(() => relays.open(openRequest(m)))
+        .then(
         (result) => post({ t: 'opened', seq: m.seq, result }),
         (err: unknown) => post({ t: 'opened', seq: m.seq, result: { ok: false, reason: 'error', detail: String(err) } }),
       );

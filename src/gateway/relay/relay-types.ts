@@ -1,4 +1,5 @@
 /** The relay's contract with the gateway session core (issue 4; fixed between helpers E1 and E2). */
+import type { PeerTlsLeg } from '../peering/peer-tls-leg.js';
 
 export interface RelayOpenRequest {
   callId: string;
@@ -16,6 +17,11 @@ export interface RelayOpenRequest {
   maxDurationMs: number;
   /** Neutralise escape sequences and C1/C0 controls in both directions after the edit characters. */
   sanitize: boolean;
+  /**
+   * Legs to peer gateways over mutually authenticated TLS (issue 15): `listen` wraps the accepted
+   * connection (TLS server, client certificate required), `connect` the onward one (TLS client).
+   */
+  tls?: { listen?: PeerTlsLeg; connect?: PeerTlsLeg };
 }
 
 export type RelayOpenResult =
@@ -45,6 +51,8 @@ export interface RelayEndInfo {
 }
 
 export interface RelayEvents {
+  /** The expected peer's connection was accepted (before the onward connect): the callee answered. */
+  onAccepted?(callId: string, from: string): void;
   onConnected(callId: string, info: { peer: string; target: string }): void;
   /** Exactly once per successfully opened relay. */
   onEnded(callId: string, info: RelayEndInfo): void;

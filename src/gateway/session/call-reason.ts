@@ -16,6 +16,8 @@ export const CALL_REASONS = {
   'default-deny': 'no policy rule matched (default deny)',
   'no-data-path': 'no data path could be opened (relay port, hole or mapping)',
   'daemon-silent': "the callee's talk daemon did not answer",
+  'peer-unauthenticated': 'the peer gateway failed TLS authentication (certificate, name, fingerprint or address)',
+  'peer-unreachable': 'the TLS link to the peer gateway could not be opened',
   // the callee's daemon answered
   'callee-not-here': 'the callee is not logged in',
   'callee-refusing': 'the callee refuses messages (mesg n)',
@@ -58,6 +60,7 @@ export function callOutcome(code: string): CallOutcome {
     case 'callee-failed':
     case 'daemon-silent':
     case 'no-data-path':
+    case 'peer-unreachable':
     case 'data-path-ended':
     case 'resolve-timeout':
       return 'failed';

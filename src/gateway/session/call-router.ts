@@ -38,6 +38,8 @@ export class ClassicalRouter implements CallRouter {
   constructor(config: GatewayConfig) {
     this.#config = config;
     this.#reverseOutside = new Map();
+    // A peer gateway is known by its configured name first (issue 15: `bob%gw2`, `alice%gw1`).
+    for (const p of config.peering?.peers ?? []) this.#reverseOutside.set(p.address, p.name);
     for (const [name, ip] of config.outside.hosts) if (!this.#reverseOutside.has(ip)) this.#reverseOutside.set(ip, name);
   }
 
@@ -82,6 +84,8 @@ export class ClassicalRouter implements CallRouter {
     const table = side === 'inside' ? this.#config.inside.hosts : this.#config.outside.hosts;
     const hit = table.get(host.toLowerCase());
     if (hit !== undefined) return hit;
+    const peer = side === 'outside' ? this.#config.peering?.peers.find((p) => p.name === host.toLowerCase()) : undefined;
+    if (peer !== undefined) return peer.address;
     if (side === 'outside' && this.#config.outside.dns) return 'ask';
     return undefined;
   }

@@ -25,7 +25,7 @@
  * A policy refusal, an unknown name or a missing data path is answered before anything is sent to
  * the callee's side, so a refused call never rings.
  */
-import type { CallReason } from './call-reason.js';
+import { CALL_REASONS, type CallReason } from './call-reason.js';
 import type { GatewayConfig } from '../../config/gateway-config.js';
 import { AF_INET, IMPOSSIBLE_ID, MAX_ID, TALK_VERSION } from '../../protocol/constants.js';
 import { Answer, answerName, NO_ADDR, RequestType, requestTypeName, type CtlMsg, type SockAddrIn } from '../../protocol/talk-types.js';
@@ -51,6 +51,7 @@ import type {
   Effect,
   Endpoint,
   Ingress,
+  PeerOrigin,
   SessionCounter,
   SessionInput,
   Side,
@@ -107,6 +108,10 @@ interface Call {
   reannouncing: boolean;
   /** Rebuilt from the daemons on a callee's LOOK_UP (call-recovery.ts): that LOOK_UP is answered once the data path opens. */
   recovery?: PendingRecovery;
+  /** The peer gateway on the far side (issue 15): the caller's (its link) or the callee host's. */
+  peerGateway?: string;
+  /** That gateway's own call id, as its link told us. */
+  peerCallId?: string;
 }
 
 interface Outstanding {
@@ -193,7 +198,10 @@ export class GatewaySessions {
         this.#onRequest(input.ingress, input.request);
         break;
       case 'response':
-        this.#onResponse(input.side, input.source, input.response);
+        this.#onResponse(input.side, input.source, input.response, input.peer);
+        break;
+      case 'peerFailed':
+        this.#onPeerFailed(input.callId, input.code, input.detail);
         break;
       case 'resolved':
         this.#onResolved(input.callId, input.address);
@@ -210,6 +218,17 @@ export class GatewaySessions {
         this.#count('calls_connected');
         this.#audit('connected', call.id, { peer: input.peer, target: input.target });
         this.#log('info', call.id, 'data path connected', { peer: input.peer, target: input.target });
+        break;
+      }
+      case 'dataPathAccepted': {
+        // The callee's side answered through the data path (a chained gateway's relay connecting
+        // here; its callee looked up the call there): the caller's DELETE that follows its
+        // accept() must not end the call as a cancelled one.
+        const call = this.#calls.get(input.callId);
+        if (call !== undefined && call.state === 'ringing') {
+          this.#setState(call, 'answered');
+          this.#log('info', call.id, 'callee side connected to the data path', { from: input.from });
+        }
         break;
       }
       case 'dataPathRefused':
@@ -272,6 +291,16 @@ export class GatewaySessions {
     this.#count('requests');
     if (!this.#rate.allow(ingress.source.address)) {
       this.#count('dropped_rate');
+      return;
+    }
+    if (ingress.peer === undefined && this.#peerAt(ingress.source.address) !== undefined) {
+      // A configured peer speaks over its authenticated TLS link only: a datagram claiming its
+      // address (forged, or a misconfigured peer) never reaches the call table.
+      this.#count('dropped_peer_datagram');
+      this.#log('warn', undefined, 'dropped a control datagram from a peer gateway address (peers speak over TLS only)', {
+        code: 'peer-datagram',
+        from: `${ingress.source.address}:${ingress.source.port}`,
+      });
       return;
     }
     if (!this.#sourceBelongs(ingress)) {
@@ -505,6 +534,7 @@ export class GatewaySessions {
       requested: sanitizeText(m.rName),
       protocol: req.protocol,
       ...(ingress.originalDestination !== undefined ? { intercepted: { ...ingress.originalDestination } } : {}),
+      ...(ingress.peer !== undefined ? { peerGateway: { name: ingress.peer.name, ...(ingress.peer.callId !== undefined ? { callId: ingress.peer.callId } : {}) } } : {}),
     };
     this.#count('calls_requested');
     this.#audit('requested', callId, auditBase);
@@ -547,6 +577,7 @@ export class GatewaySessions {
       lastAnswer: Answer.SUCCESS,
       lastReannounceId: -1,
       reannouncing: false,
+      ...(ingress.peer !== undefined ? { peerGateway: ingress.peer.name, ...(ingress.peer.callId !== undefined ? { peerCallId: ingress.peer.callId } : {}) } : {}),
     };
     this.#calls.set(callId, call);
     this.#shares.add(callId, { side: ingress.side, source: ingress.source.address, callee });
@@ -576,6 +607,8 @@ export class GatewaySessions {
       return;
     }
     call.calleeAddress = address;
+    const calleePeer = this.#peerAt(address);
+    if (calleePeer !== undefined) call.peerGateway = calleePeer;
     const outbound = call.direction === 'outbound';
     const remoteAddress = outbound ? address : call.ingress.source.address;
     const remoteName = outbound ? call.calleeHost : this.#router.outsideNameOf(remoteAddress);
@@ -603,6 +636,14 @@ export class GatewaySessions {
         target: call.callerAddr,
         bindAddress,
         acceptDeadlineMs: DATA_PATH_ACCEPT_DEADLINE_MS,
+        ...(calleePeer !== undefined || call.ingress.peer !== undefined
+          ? {
+              peerTls: {
+                ...(calleePeer !== undefined ? { listen: calleePeer } : {}),
+                ...(call.ingress.peer !== undefined ? { connect: call.ingress.peer.name } : {}),
+              },
+            }
+          : {}),
       },
     });
   }
@@ -815,8 +856,14 @@ export class GatewaySessions {
     if (next !== undefined) this.#start(hk, next);
   }
 
-  #onResponse(side: Side, source: Endpoint, res: AnyResponse): void {
+  #onResponse(side: Side, source: Endpoint, res: AnyResponse, peer: PeerOrigin | undefined): void {
     this.#count('responses');
+    if ((peer === undefined && this.#peerAt(source.address) !== undefined) || (peer !== undefined && this.#peerAt(source.address) !== peer.name)) {
+      // A peer's answers come over its link only (a forged datagram from its address is ignored).
+      this.#count('dropped_peer_datagram');
+      this.#log('warn', undefined, 'dropped a control answer from a peer gateway address outside its TLS link', { code: 'peer-datagram', from: `${source.address}:${source.port}` });
+      return;
+    }
     const hk = this.#hostKey(side, source.address);
     const o = this.#inflight.get(hk);
     const ports = side === 'inside' ? this.#config.inside.daemonPorts : this.#config.outside.daemonPorts;
@@ -847,6 +894,7 @@ export class GatewaySessions {
         return;
       }
       call.daemonId = res.msg.id;
+      if (peer?.callId !== undefined) call.peerCallId = peer.callId;
       this.#setState(call, 'ringing');
       call.touched = this.#clock.now();
       call.deadline = call.touched + CALL_IDLE_EXPIRY_MS;
@@ -857,6 +905,7 @@ export class GatewaySessions {
         calleeProtocol: o.protocol,
         dataPath: call.dataPath,
         caller: { address: call.callerAddr.address, port: call.callerAddr.port },
+        ...(call.peerGateway !== undefined ? { peerGateway: { name: call.peerGateway, ...(call.peerCallId !== undefined ? { callId: call.peerCallId } : {}) } } : {}),
       });
       this.#log('info', call.id, 'callee rung', { via: o.protocol, announcedAs: sanitizeText(call.presentedCaller) });
     } else {
@@ -867,6 +916,27 @@ export class GatewaySessions {
     if (call.clientId !== 0) this.#ids.delete(`${call.callerSide}:${call.clientId}`);
     call.clientId = this.#allocId(call.callerSide, call.id);
     this.#replyToCaller(call, RequestType.ANNOUNCE, answer, call.clientId);
+  }
+
+  /** The peer link could not carry a request of `callId`: the call fails before anyone is rung. */
+  #onPeerFailed(callId: string, code: 'peer-unauthenticated' | 'peer-unreachable', detail: string): void {
+    for (const [hk, o] of [...this.#inflight]) {
+      if (o.callId !== callId) continue;
+      this.#release(hk);
+      const call = this.#calls.get(callId);
+      if (call === undefined) return;
+      if (o.purpose === 'announce' && call.state === 'announcing') {
+        this.#failCall(call, Answer.FAILED, code, `${CALL_REASONS[code]}: ${sanitizeText(detail)}`, 'refused');
+      } else {
+        this.#log('warn', callId, 'peer link failed', { code, detail: sanitizeText(detail) });
+      }
+      return;
+    }
+  }
+
+  /** The configured peer gateway at `address`, by name. */
+  #peerAt(address: string): string | undefined {
+    return this.#config.peering?.peers.find((p) => p.address === address)?.name;
   }
 
   #requestFailed(o: Outstanding, reason: string): void {

@@ -36,6 +36,18 @@ export interface Ingress {
   readonly originalDestination?: Endpoint;
   /** Opaque adapter handle of the socket the request arrived on; replies leave through it. */
   readonly face?: string;
+  /**
+   * Set only by the peer link (issue 15): the request came over the authenticated TLS link of the
+   * configured peer gateway `name`, for its call `callId`. A request from a peer's address
+   * without it (a UDP datagram) is dropped.
+   */
+  readonly peer?: PeerOrigin;
+}
+
+/** Which peer gateway (authenticated) sent a message, and its own call id. */
+export interface PeerOrigin {
+  readonly name: string;
+  readonly callId?: string;
 }
 
 /** A decoded client request. */
@@ -60,6 +72,11 @@ export interface DataPathRequest {
   readonly bindAddress: string;
   /** The listener closes when unused this long after opening. */
   readonly acceptDeadlineMs: number;
+  /**
+   * Legs to peer gateways (issue 15), carried over mutually authenticated TLS: `listen` the peer
+   * that connects to the listener, `connect` the peer the onward connection goes to.
+   */
+  readonly peerTls?: { readonly listen?: string; readonly connect?: string };
 }
 
 export type DataPathOpenResult =
@@ -68,7 +85,10 @@ export type DataPathOpenResult =
 
 export type SessionInput =
   | { readonly kind: 'request'; readonly ingress: Ingress; readonly request: AnyRequest }
-  | { readonly kind: 'response'; readonly side: Side; readonly source: Endpoint; readonly response: AnyResponse }
+  /** A daemon's answer; `peer`: it came over that peer gateway's authenticated link. */
+  | { readonly kind: 'response'; readonly side: Side; readonly source: Endpoint; readonly response: AnyResponse; readonly peer?: PeerOrigin }
+  /** A request of the call could not be carried to a peer gateway (its link failed or did not authenticate). */
+  | { readonly kind: 'peerFailed'; readonly callId: string; readonly code: 'peer-unauthenticated' | 'peer-unreachable'; readonly detail: string }
   | { readonly kind: 'resolved'; readonly callId: string; readonly address: string | null }
   | { readonly kind: 'dataPathOpened'; readonly callId: string; readonly result: DataPathOpenResult }
   | { readonly kind: 'dataPathConnected'; readonly callId: string; readonly peer: string; readonly target: string }
@@ -81,6 +101,8 @@ export type SessionInput =
       readonly reason: string;
     }
   | { readonly kind: 'dataPathRefused'; readonly callId: string; readonly from: string }
+  /** The data path accepted the expected peer's connection: a ringing call is answered. */
+  | { readonly kind: 'dataPathAccepted'; readonly callId: string; readonly from: string }
   /** An administrator ended the call (admin listener, bearer token): `actor` goes into the audit record as `endedBy`. */
   | { readonly kind: 'endedByAdmin'; readonly callId: string; readonly actor: string }
   | { readonly kind: 'tick' };
@@ -112,6 +134,8 @@ export type SessionCounter =
   /** A new-call ANNOUNCE refused (dropped, unanswered) by the global per-side new-call bound. */
   | 'dropped_global_rate'
   | 'dropped_spoof'
+  /** A UDP datagram from a configured peer gateway's address: peers speak over their TLS link only. */
+  | 'dropped_peer_datagram'
   /** A new call refused a slot by the call table's fair shares (label: the ShareRefusal code). */
   | 'calls_refused_share'
   /** An ANNOUNCE from an address for a callee it already rings, taken as a repeat of that call. */
