@@ -274,7 +274,7 @@ describe('chained gateways: two organisations with the same inside numbering, ta
     assert.ok(!audit('gw1').some((x) => x['event'] === 'rung' && x['callId'] === refused['callId']));
   });
 
-  test('the transit capture holds no 10.9.0.x in any header or payload', async () => {
+  test('the transit capture of the whole file holds no 10.9.0.x in any header or payload and none of the typed words', async () => {
     const packets: PcapIp[] = ipPackets(readPcap(await transitCap.stop()));
     assert.ok(packets.length > 20, `captured ${packets.length} packets`);
     const bad = packets.filter((p) => p.src.startsWith('10.9.0.') || p.dst.startsWith('10.9.0.') || p.payload.includes(ORG_PREFIX));
