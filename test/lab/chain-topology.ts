@@ -13,7 +13,8 @@
  * hosts), so no name ever resolves across the conflicting numbering. The gateways forward nothing
  * (forward policy drop); a gateway under test must relay or own its firewall.
  */
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab } from './lab.js';
 import { fwRuleset } from './topologies.js';
@@ -32,6 +33,8 @@ export const TRANSIT_IF = 'transit';
 /** Short transit names the gateways know each other by (`outside.hosts`): fit a talk name. */
 export const GW1_NAME = 'gw1';
 export const GW2_NAME = 'gw2';
+/** The peering port both gateways listen on. */
+export const PEERING_PORT = 5519;
 
 /** Builds the chain lab; both gateways' forward policy is drop. */
 export async function chainLab(prefix: string): Promise<Lab> {
@@ -76,3 +79,76 @@ export async function chainLab(prefix: string): Promise<Lab> {
   }
   return lab;
 }
+
+/**
+ * Certificates made with openssl in `dir`: a CA both gateways trust, gw1's and gw2's certificates
+ * from it, and from a second CA nobody trusts an impostor "gw1" (for x) and a bad "gw2".
+ * Keys are root's, mode 0600: the privileged process reads them and hands them to the worker.
+ */
+export function makeChainCertificates(dir: string, prefix: string): void {
+  const sh = (cmd: string): void => {
+    execFileSync('/bin/sh', ['-c', cmd], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  };
+  const key = (name: string): string => `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out ${name}.key`;
+  sh(`${key('ca')} && openssl req -x509 -new -key ca.key -out ca.crt -subj /CN=${prefix}-ca -days 2`);
+  sh(`${key('evil-ca')} && openssl req -x509 -new -key evil-ca.key -out evil-ca.crt -subj /CN=${prefix}-evil-ca -days 2`);
+  const issue = (name: string, cn: string, ca: string): void =>
+    sh(`${key(name)} && openssl req -new -key ${name}.key -subj /CN=${cn} -out ${name}.csr && openssl x509 -req -in ${name}.csr -CA ${ca}.crt -CAkey ${ca}.key -CAcreateserial -out ${name}.crt -days 2`);
+  issue('gw1', GW1_NAME, 'ca');
+  issue('gw2', GW2_NAME, 'ca');
+  issue('impostor', GW1_NAME, 'evil-ca');
+  issue('bad-gw2', GW2_NAME, 'evil-ca');
+  for (const n of ['ca', 'evil-ca', 'gw1', 'gw2', 'impostor', 'bad-gw2']) chmodSync(join(dir, `${n}.key`), 0o600);
+}
+
+export type GwMode = 'classical' | 'pinhole';
+
+export interface GwSpec {
+  readonly host: 'gw1' | 'gw2';
+  readonly mode: GwMode;
+  readonly transit: string;
+  readonly peerName: string;
+  readonly peerAddr: string;
+  /** The local user and the directory entry naming them. */
+  readonly user: string;
+  /** This gateway's certificate and key (files in the lab dir); the CA is always the good one. */
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
+/** A chain gateway's configuration: TLS peers, audit, the local user in the directory. */
+export function chainGatewayToml(g: GwSpec, auditFile: string, prefix: string): string {
+  const common = `[inside]
+address = "${ORG_GW_ADDR}"
+interface = "${g.host === 'gw1' ? IN1_IF : IN2_IF}"
+networks = ["${ORG_NET}"]
+[outside]
+address = "${g.transit}"
+interface = "${TRANSIT_IF}"
+dns = false
+[directory]
+${g.user} = "${g.user}@${ORG_HOST_ADDR}"
+[[policy]]
+action = "allow"
+direction = "any"
+[audit]
+file = "${auditFile}"
+[admin]
+listen = "off"
+[privileges]
+user = "nobody"
+group = "nogroup"
+[peering]
+port = ${PEERING_PORT}
+cert = "${g.cert}"
+key = "${g.key}"
+ca = "${g.ca}"
+[[peering.peers]]
+name = "${g.peerName}"
+address = "${g.peerAddr}"
+`;
+  if (g.mode === 'classical') return `mode = "classical"\n${common}[relay]\nports = "41000-41049"\n`;
+  return `mode = "pinhole"\n${common}[transparent]\ntable = "${prefix}_intercept"\n[pinhole]\ntable = "${prefix}_pinhole"\nports = "41000-41049"\nhole_timeout = 20\noutbound = "holes"\n`;
+}
+

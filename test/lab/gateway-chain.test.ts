@@ -8,11 +8,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labSkip } from './prereq.js';
-import { chainLab, GW1_NAME, GW1_TRANSIT, GW2_NAME, GW2_TRANSIT, IN1_IF, IN2_IF, ORG_GW_ADDR, ORG_HOST_ADDR, ORG_NET, TRANSIT_IF, X_TRANSIT } from './chain-topology.js';
+import { chainGatewayToml, chainLab, makeChainCertificates, GW1_NAME, GW1_TRANSIT, GW2_NAME, GW2_TRANSIT, ORG_GW_ADDR, ORG_HOST_ADDR, PEERING_PORT, TRANSIT_IF, X_TRANSIT, type GwMode, type GwSpec } from './chain-topology.js';
 import { fwRuleset } from './topologies.js';
 import { talkCall, type CallResult } from './talk-call.js';
 import { TalkdControl } from './talkd-control.js';
@@ -29,28 +28,6 @@ const skip = labSkip();
 const PREFIX = 'tgch';
 /** 10.9.0 as it would appear in raw bytes. */
 const ORG_PREFIX = Buffer.from([10, 9, 0]);
-const PEERING_PORT = 5519;
-
-/**
- * Certificates made with openssl in `dir`: a CA both gateways trust, gw1's and gw2's certificates
- * from it, and from a second CA nobody trusts an impostor "gw1" (for x) and a bad "gw2".
- * Keys are root's, mode 0600: the privileged process reads them and hands them to the worker.
- */
-function makeCertificates(dir: string): void {
-  const sh = (cmd: string): void => {
-    execFileSync('/bin/sh', ['-c', cmd], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  };
-  const key = (name: string): string => `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out ${name}.key`;
-  sh(`${key('ca')} && openssl req -x509 -new -key ca.key -out ca.crt -subj /CN=${PREFIX}-ca -days 2`);
-  sh(`${key('evil-ca')} && openssl req -x509 -new -key evil-ca.key -out evil-ca.crt -subj /CN=${PREFIX}-evil-ca -days 2`);
-  const issue = (name: string, cn: string, ca: string): void =>
-    sh(`${key(name)} && openssl req -new -key ${name}.key -subj /CN=${cn} -out ${name}.csr && openssl x509 -req -in ${name}.csr -CA ${ca}.crt -CAkey ${ca}.key -CAcreateserial -out ${name}.crt -days 2`);
-  issue('gw1', GW1_NAME, 'ca');
-  issue('gw2', GW2_NAME, 'ca');
-  issue('impostor', GW1_NAME, 'evil-ca');
-  issue('bad-gw2', GW2_NAME, 'evil-ca');
-  for (const n of ['ca', 'evil-ca', 'gw1', 'gw2', 'impostor', 'bad-gw2']) chmodSync(join(dir, `${n}.key`), 0o600);
-}
 
 /** From x: a TLS client with the impostor's certificate sends one ANNOUNCE frame to gw2's peering port; prints what happened. */
 const IMPOSTOR_JS = `
@@ -64,56 +41,6 @@ s.on('error', (e) => { out.error = e.code || e.message; });
 const done = () => { process.stdout.write(JSON.stringify(out)); process.exit(0); };
 s.on('close', done); setTimeout(done, 3000);
 `;
-
-type GwMode = 'classical' | 'pinhole';
-
-interface GwSpec {
-  readonly host: 'gw1' | 'gw2';
-  readonly mode: GwMode;
-  readonly transit: string;
-  readonly peerName: string;
-  readonly peerAddr: string;
-  /** The local user and the directory entry naming them. */
-  readonly user: string;
-  /** This gateway's certificate and key (files in the lab dir); the CA is always the good one. */
-  readonly cert: string;
-  readonly key: string;
-  readonly ca: string;
-}
-
-function gatewayToml(g: GwSpec, auditFile: string): string {
-  const common = `[inside]
-address = "${ORG_GW_ADDR}"
-interface = "${g.host === 'gw1' ? IN1_IF : IN2_IF}"
-networks = ["${ORG_NET}"]
-[outside]
-address = "${g.transit}"
-interface = "${TRANSIT_IF}"
-dns = false
-[directory]
-${g.user} = "${g.user}@${ORG_HOST_ADDR}"
-[[policy]]
-action = "allow"
-direction = "any"
-[audit]
-file = "${auditFile}"
-[admin]
-listen = "off"
-[privileges]
-user = "nobody"
-group = "nogroup"
-[peering]
-port = ${PEERING_PORT}
-cert = "${g.cert}"
-key = "${g.key}"
-ca = "${g.ca}"
-[[peering.peers]]
-name = "${g.peerName}"
-address = "${g.peerAddr}"
-`;
-  if (g.mode === 'classical') return `mode = "classical"\n${common}[relay]\nports = "41000-41049"\n`;
-  return `mode = "pinhole"\n${common}[transparent]\ntable = "${PREFIX}_intercept"\n[pinhole]\ntable = "${PREFIX}_pinhole"\nports = "41000-41049"\nhole_timeout = 20\noutbound = "holes"\n`;
-}
 
 describe('chained gateways: two organisations with the same inside numbering, talk through two talkgates', { skip, timeout: 300_000 }, () => {
   let lab: Lab;
@@ -148,7 +75,7 @@ describe('chained gateways: two organisations with the same inside numbering, ta
       await lab.exec(g.host, ['nft', 'delete', 'table', 'inet', `${PREFIX}${g.host}_fw`], { check: false });
       if (g.mode === 'classical') await lab.nft(g.host, fwRuleset(`${PREFIX}${g.host}`, 'drop'));
       const conf = join(lab.hostDir(g.host), 'gateway.toml');
-      writeFileSync(conf, gatewayToml(g, auditPath(g.host)), { mode: 0o644 });
+      writeFileSync(conf, chainGatewayToml(g, auditPath(g.host), PREFIX), { mode: 0o644 });
       const p = lab.spawn(g.host, talkgateArgv('gateway', '--config', conf, '--log-level', 'debug'));
       gws.set(g.host, p);
       await waitUntil(`gateway on ${g.host}`, () => {
@@ -177,7 +104,7 @@ describe('chained gateways: two organisations with the same inside numbering, ta
     await daemons.use('a2', { kind: 'netkit' });
     alice = await lab.login('a1', 'alice');
     bob = await lab.login('a2', 'bob');
-    makeCertificates(lab.dir);
+    makeChainCertificates(lab.dir, PREFIX);
     transitCap = await lab.capture('x', TRANSIT_IF, [], 'transit');
   });
   after(async () => {
