@@ -21,7 +21,7 @@ import { talkCall } from '../test/lab/talk-call.js';
 import { TalkdControl } from '../test/lab/talkd-control.js';
 import { fwRuleset } from '../test/lab/topologies.js';
 import { NTALK_PORT } from '../src/protocol/index.js';
-import { ratios, roundsLine, verdictLine } from './verdict.js';
+import { ratios, roundsLine, summarize, verdictLine } from './verdict.js';
 
 const PREFIX = 'tgchb';
 const DEFAULT_ROUNDS = 5;
@@ -33,11 +33,8 @@ const TARGET_TWO_OVER_ONE = 1.5;
 /** gw1's name for x. */
 const X_NAME = 'xhost';
 
-const median = (v: readonly number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
-};
+/** Median as every verdict takes it (the mean of the two middle values for an even count). */
+const median = (v: readonly number[]): number => summarize(v).median;
 
 async function startGateway(lab: Lab, g: GwSpec): Promise<LabProcess> {
   await lab.nft(g.host, fwRuleset(`${PREFIX}${g.host}`, 'drop'));

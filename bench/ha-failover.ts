@@ -22,8 +22,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { HaNode, haSpec, OUT_ADDR, VIP_IN } from '../test/lab/ha-topology.js';
 import { Lab, type LabProcess } from '../test/lab/lab.js';
-import { NETKIT_TALK } from '../test/lab/peers.js';
-import { RESPOND_RE, respondWithOf } from '../test/lab/talk-call.js';
+import { connectWithNetkit, hangUp } from '../test/lab/talk-call.js';
 import { TalkdControl } from '../test/lab/talkd-control.js';
 import type { Terminal } from '../test/lab/terminal.js';
 import { roundsLine, verdictLine } from './verdict.js';
@@ -98,16 +97,8 @@ interface Round {
 }
 
 async function newCall(alice: Terminal, bob: Terminal): Promise<void> {
-  const m = bob.mark();
-  await alice.type(`${NETKIT_TALK} bob@${VIP_IN}`);
-  const respondWith = respondWithOf(await bob.waitForOutput(RESPOND_RE, m, T));
-  await bob.type(`${NETKIT_TALK} ${respondWith}`);
-  await bob.waitFor(/Connection established/, T);
-  await alice.waitFor(/Connection established/, T);
-  for (const t of [alice, bob]) {
-    await t.key('C-c');
-    await t.backToPrompt();
-  }
+  await connectWithNetkit(alice, bob, `bob@${VIP_IN}`, T);
+  await hangUp(alice, bob);
 }
 
 async function pair(advertS: number, rounds: number): Promise<Round[]> {

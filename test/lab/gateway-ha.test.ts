@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { labSkip } from './prereq.js';
 import { CONNTRACKD, HaNode, haSpec, IN_ADDR, KEEPALIVED, VIP_IN, VIP_OUT, ADVERT_INT_S } from './ha-topology.js';
 import { Lab, type Capture } from './lab.js';
-import { RESPOND_RE, respondWithOf } from './talk-call.js';
+import { connectWithNetkit, hangUp, RESPOND_RE, respondWithOf, ringWithNetkit } from './talk-call.js';
 import { TalkdControl } from './talkd-control.js';
 import { NETKIT_TALK } from './peers.js';
 import { ipPackets, readPcap } from './pcap-reader.js';
@@ -40,26 +40,8 @@ describe('HA pair: keepalived + conntrackd, conversations and ringing calls surv
     process.stderr.write(`ha lab: ${s}\n`);
   };
 
-  async function hangUp(...ts: Terminal[]): Promise<void> {
-    for (const t of ts) {
-      await t.key('C-c');
-      await t.backToPrompt();
-    }
-  }
-
-  /** caller runs `talk target`; returns the callee's respond-with once it is rung. */
-  async function ring(caller: Terminal, callee: Terminal, target: string): Promise<string> {
-    const m = callee.mark();
-    await caller.type(`${NETKIT_TALK} ${target}`);
-    return respondWithOf(await callee.waitForOutput(RESPOND_RE, m, T));
-  }
-
-  async function connect(caller: Terminal, callee: Terminal, target: string): Promise<void> {
-    const respondWith = await ring(caller, callee, target);
-    await callee.type(`${NETKIT_TALK} ${respondWith}`);
-    await callee.waitFor(/Connection established/, T);
-    await caller.waitFor(/Connection established/, T);
-  }
+  const ring = (caller: Terminal, callee: Terminal, target: string): Promise<string> => ringWithNetkit(caller, callee, target, T);
+  const connect = (caller: Terminal, callee: Terminal, target: string): Promise<void> => connectWithNetkit(caller, callee, target, T);
 
   /** One line each way; returns how long the first line took to arrive (ms). */
   async function exchange(x: Terminal, y: Terminal, label: string, timeoutMs = T): Promise<number> {
@@ -289,12 +271,7 @@ describe('HA pair in a relay mode (classical): a relayed conversation cannot sur
   });
 
   test('after kill -9 of the master, each user\'s next keystroke ends the relayed conversation with "Connection closed"; calling again works through the new master', async () => {
-    const m = bob.mark();
-    await alice.type(`${NETKIT_TALK} bob@${VIP_IN}`);
-    const respondWith = respondWithOf(await bob.waitForOutput(RESPOND_RE, m, T));
-    await bob.type(`${NETKIT_TALK} ${respondWith}`);
-    await bob.waitFor(/Connection established/, T);
-    await alice.waitFor(/Connection established/, T);
+    await connectWithNetkit(alice, bob, `bob@${VIP_IN}`, T);
     assert.ok((await lab.exec('gwa', ['ss', '-H', '-tan', 'state', 'established'])).stdout.trim() !== '', 'the conversation is relayed by gwa');
     await a.crash();
     await b.waitRole('master', 15_000);
@@ -305,15 +282,7 @@ describe('HA pair in a relay mode (classical): a relayed conversation cannot sur
     await alice.waitFor(/Connection closed/, 20_000);
     await bob.waitFor(/Connection closed/, 20_000);
     for (const t of [alice, bob]) await t.backToPrompt();
-    const m2 = bob.mark();
-    await alice.type(`${NETKIT_TALK} bob@${VIP_IN}`);
-    const again = respondWithOf(await bob.waitForOutput(RESPOND_RE, m2, T));
-    await bob.type(`${NETKIT_TALK} ${again}`);
-    await bob.waitFor(/Connection established/, T);
-    await alice.waitFor(/Connection established/, T);
-    for (const t of [alice, bob]) {
-      await t.key('C-c');
-      await t.backToPrompt();
-    }
+    await connectWithNetkit(alice, bob, `bob@${VIP_IN}`, T);
+    await hangUp(alice, bob);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { type Terminal } from './terminal.js';
 import { sleep } from './proc.js';
-import { clientBinary, type TalkClientKind } from './peers.js';
+import { clientBinary, NETKIT_TALK, type TalkClientKind } from './peers.js';
 
 export interface CallOptions {
   readonly caller: Terminal;
@@ -137,4 +137,27 @@ export function checkHalves(screen: string, own: string, peer: string, who: stri
   const below = lines.slice(sep + 1).join('\n');
   const ok = above.includes(own) && below.includes(peer) && !above.includes(peer) && !below.includes(own);
   if (!ok) throw new Error(`${who}: own text must be above the rule (row ${sep}) and the peer's below:\n${screen}`);
+}
+
+/** caller runs netkit `talk target`; returns the callee's respond-with once it is rung. */
+export async function ringWithNetkit(caller: Terminal, callee: Terminal, target: string, timeoutMs: number): Promise<string> {
+  const m = callee.mark();
+  await caller.type(`${NETKIT_TALK} ${target}`);
+  return respondWithOf(await callee.waitForOutput(RESPOND_RE, m, timeoutMs));
+}
+
+/** A netkit call rung and answered with the announced command: both screens say "Connection established". */
+export async function connectWithNetkit(caller: Terminal, callee: Terminal, target: string, timeoutMs: number): Promise<void> {
+  const respondWith = await ringWithNetkit(caller, callee, target, timeoutMs);
+  await callee.type(`${NETKIT_TALK} ${respondWith}`);
+  await callee.waitFor(/Connection established/, timeoutMs);
+  await caller.waitFor(/Connection established/, timeoutMs);
+}
+
+/** ^C in each terminal, and each gets its prompt back. */
+export async function hangUp(...ts: Terminal[]): Promise<void> {
+  for (const t of ts) {
+    await t.key('C-c');
+    await t.backToPrompt();
+  }
 }
