@@ -34,6 +34,14 @@ export interface DelayLineProcessConfig {
 const FRAME_BUFFER_SIZE = 65_536;
 /** Frames read per wake-up before yielding to the event loop (as fd-datagram-endpoint.ts's DRAIN_BATCH). */
 const DRAIN_BATCH = 64;
+/**
+ * Node's timers have 1 ms resolution on a cached loop clock, so a timer set for the head's due time
+ * fires up to ~1 ms late (measured: 20 ms line, 22-23 ms RTT). The head timer is therefore set
+ * HEAD_EARLY_MS early and the rest (at most MAX_BLOCK_MS) is slept on the main thread with
+ * Atomics.wait (a futex wait with microsecond resolution, no spinning) before the release.
+ */
+const HEAD_EARLY_MS = 1;
+const MAX_BLOCK_MS = 2;
 /** How often the process looks whether its parent (the lab) is still there. */
 const PARENT_CHECK_MS = 500;
 /** Bound of the orderly stop (closing the polls) before the process exits regardless. */
@@ -43,6 +51,9 @@ const MAX_DELAY_MS = 1_000;
 const MAX_LIFETIME_MS = 3_600_000;
 const MAX_FRAMES = 65_536;
 const MAX_BYTES = 64 * 1024 * 1024;
+
+/** The cell Atomics.wait sleeps on (nobody notifies it: the wait always runs to its timeout). */
+const BLOCK_CELL = new Int32Array(new SharedArrayBuffer(4));
 
 interface DirectionStats extends DelayQueueStats {
   /** Frames read from the source TAP, and write(2)s that failed on the destination TAP. */
@@ -120,14 +131,22 @@ class Direction {
   #armHead(): void {
     const due = this.#queue.nextDueAt();
     if (due === undefined || this.#stopped) return;
-    // A timer may fire a little early on the loop's cached clock: #release() then re-arms for the rest.
-    this.#timer = setTimeout(() => this.#release(), Math.max(0, due - performance.now()));
+    this.#timer = setTimeout(() => this.#release(), Math.max(0, due - performance.now() - HEAD_EARLY_MS));
   }
 
   #release(): void {
     this.#timer = undefined;
     if (this.#stopped) return;
-    for (const f of this.#queue.due(performance.now())) {
+    const due = this.#queue.nextDueAt();
+    if (due === undefined) return;
+    let now = performance.now();
+    // Too early by more than the block bound (the loop's clock lagged): wait on a timer again.
+    if (due - now > MAX_BLOCK_MS) return this.#armHead();
+    if (due > now) {
+      Atomics.wait(BLOCK_CELL, 0, 0, due - now);
+      now = performance.now();
+    }
+    for (const f of this.#queue.due(now)) {
       if (this.#c.write(this.to, f, f.length) < 0) this.#writeErrors++;
     }
     this.#armHead();

@@ -115,12 +115,13 @@ export class DelayLine {
       lifetimeMs: o.lifetimeMs ?? DEFAULT_LIFETIME_MS,
     };
     const ip = (...args: string[]): Promise<unknown> => lab.exec(host, ['ip', ...args]);
-    const addrJson = JSON.parse((await lab.exec(host, ['ip', '-j', '-4', 'addr', 'show', 'dev', dev])).stdout) as Array<{ address?: string; addr_info?: Array<{ local: string; prefixlen: number }> }>;
+    const addrJson = JSON.parse((await lab.exec(host, ['ip', '-j', '-4', 'addr', 'show', 'dev', dev])).stdout) as Array<{ addr_info?: Array<{ local: string; prefixlen: number }> }>;
+    const linkJson = JSON.parse((await lab.exec(host, ['ip', '-j', 'link', 'show', 'dev', dev])).stdout) as Array<{ address?: string }>;
     const routeJson = JSON.parse((await lab.exec(host, ['ip', '-j', '-4', 'route', 'show', 'dev', dev])).stdout) as Array<{ dst: string; gateway?: string }>;
     const saved: Saved = {
       addrs: (addrJson[0]?.addr_info ?? []).map((a) => ({ local: a.local, prefixlen: a.prefixlen })),
       routes: routeJson.filter((r): r is { dst: string; gateway: string } => r.gateway !== undefined),
-      mac: addrJson[0]?.address ?? '',
+      mac: linkJson[0]?.address ?? '',
     };
     if (saved.addrs.length === 0 || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(saved.mac)) throw new Error(`delay line: ${host}/${dev} has no IPv4 address or MAC`);
     const proc = lab.spawn(host, [process.execPath, PROCESS_JS, JSON.stringify(cfg)]);
