@@ -37,9 +37,18 @@
  *   - the added time per forwarded control message (caller's LOOK_UP and ANNOUNCE, callee's LOOK_UP:
  *     the step's time through the gateway minus the direct call's), p50 and p99, warm (the timed
  *     calls) and over the gateway's first ten calls (the first warm-up calls of a fresh gateway);
- *   - a second pass (unless --no-netem) with netem delaying the outside link on both ends
- *     (`tc qdisc ... netem delay 10ms` in fw and out: 20 ms RTT): gateway / direct p50 <= 1.05.
- *     Without `tc` (iproute2) or sch_netem in the kernel that verdict says "not available" and why.
+ *   - a second pass (unless --wan none) with a wide-area delay on the outside link, WAN_MS (10 ms)
+ *     each way, 20 ms RTT: gateway / direct p50 <= 1.05. What delays the link (--wan auto, the
+ *     default, picks the first that can run here; the pass's title and verdict name it):
+ *       netem       `tc qdisc ... netem delay 10ms` on both ends (fw and out), where the kernel has sch_netem;
+ *       delay-line  the lab's user-space delay line (test/lab/delay-line.ts) in out: out's address moves
+ *                   onto a TAP, a Node process copies frames between it and a second TAP bridged with
+ *                   out's veth, each frame released 10 ms after it was read, in both directions. It
+ *                   needs /dev/net/tun (CONFIG_TUN) and a bridge, no qdisc. Its timers add ~0.5 ms per
+ *                   direction (lab test: 21.5 ms RTT p50 for 2 x 10 ms), and it costs CPU on this
+ *                   machine (printed after the pass, per frame), on the direct and the gateway calls alike.
+ *     The outside link's own UDP round trip (fw -> out, test/lab/udp-rtt.ts) is measured with the delay
+ *     in place and printed before the pass. When neither can run, the verdict says "not available" and why.
  * Transparent mode (the gateway intercepts forwarded talk traffic) runs the direct series first,
  * then starts the gateway (not interleaved). Traffic stays inside the namespaces created here (prefix tgb),
  * removed at the end (also on failure). TG_BENCH_GW_LOG=debug prints the gateway's log;
@@ -47,7 +56,7 @@
  * TG_BENCH_TRACE=1 prints the peers' timestamped events.
  *
  * Build first: npm run build
- * Run (root):  node dist/bench/gateway-setup.js [--mode classical|transparent] [--calls 50] [--warmup 20] [--rounds 5] [--netem-ms 10] [--no-netem]
+ * Run (root):  node dist/bench/gateway-setup.js [--mode classical|transparent] [--calls 50] [--warmup 20] [--rounds 5] [--wan auto|netem|delay-line|none] [--wan-ms 10]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
@@ -59,6 +68,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import type { Lab, LabProcess } from '../test/lab/lab.js';
+import type { DelayLine as DelayLineType } from '../test/lab/delay-line.js';
 import { CallMachine, type CallEffect, type CallEvent, type Endpoint, type TimerName } from '../src/client/call-machine.js';
 import { ControlChannels } from '../src/client/io/control-channels.js';
 import { NTALK_PORT } from '../src/protocol/constants.js';
@@ -102,11 +112,15 @@ const ADMIN_INPROC = '127.0.0.1:9520';
 const DEFAULT_ROUNDS = 5;
 /** The "first calls" of a fresh gateway the added time per message is also given for (issue 17: ten). */
 const FIRST_CALLS = 10;
-/** netem's one-way delay on each end of the outside link: 2 x 10 ms = the issue's 20 ms RTT. */
-const DEFAULT_NETEM_MS = 10;
-const MAX_NETEM_MS = 200;
-/** Warm-up calls of the netem pass (the gateway is already warm from the first pass's code paths). */
+/** The wide-area pass's one-way delay in each direction of the outside link: 2 x 10 ms = the issue's 20 ms RTT. */
+const DEFAULT_WAN_MS = 10;
+const MAX_WAN_MS = 200;
+/** Warm-up calls of the wide-area pass (the gateway is already warm from the first pass's code paths). */
 const NETEM_WARMUP_CALLS = 5;
+/** UDP round trips over the delayed outside link measured before the wide-area pass (fw -> out, 20 ms apart). */
+const WAN_RTT_PROBES = 30;
+/** What delays the outside link in the second pass (see the header). */
+type WanMethod = 'netem' | 'delay-line';
 /** Targets: set-up gateway / direct p50 in the zero-latency lab (issue 4) and at 20 ms RTT (issue 17). */
 const ZERO_DELAY_TARGET = 1.2;
 const NETEM_TARGET = 1.05;
@@ -321,10 +335,10 @@ async function main(): Promise<void> {
     .option('--calls <n>', 'calls per path', (v) => Math.max(1, Math.min(MAX_CALLS, Number(v))), DEFAULT_CALLS)
     .option('--warmup <n>', 'untimed calls per path first', (v) => Math.max(1, Math.min(MAX_CALLS, Number(v))), DEFAULT_WARMUP_CALLS)
     .option('--rounds <n>', 'rounds the timed calls are grouped into (one ratio each)', (v) => Math.max(1, Math.min(MAX_CALLS, Number(v))), DEFAULT_ROUNDS)
-    .option('--netem-ms <ms>', 'one-way delay netem adds on each end of the outside link in the second pass', (v) => Math.max(1, Math.min(MAX_NETEM_MS, Number(v))), DEFAULT_NETEM_MS)
-    .option('--no-netem', 'skip the second pass with netem on the outside link')
+    .addOption(new Option('--wan <method>', 'what delays the outside link in the second pass (auto: netem where the kernel has it, else the delay line; none: no second pass)').choices(['auto', 'netem', 'delay-line', 'none']).default('auto'))
+    .option('--wan-ms <ms>', 'one-way delay in each direction of the outside link in the second pass', (v) => Math.max(1, Math.min(MAX_WAN_MS, Number(v))), DEFAULT_WAN_MS)
     .parse(process.argv);
-  const o = cli.opts<{ mode: 'classical' | 'transparent'; calls: number; warmup: number; rounds: number; netemMs: number; netem: boolean }>();
+  const o = cli.opts<{ mode: 'classical' | 'transparent'; calls: number; warmup: number; rounds: number; wan: 'auto' | WanMethod | 'none'; wanMs: number }>();
   const { mode, warmup } = o;
   const rounds = Math.min(o.rounds, o.calls);
   const calls = o.calls;
@@ -337,6 +351,8 @@ async function main(): Promise<void> {
   const { RESPOND_RE, respondWithOf } = await import('../test/lab/talk-call.js');
   const { waitUntil } = await import('../test/lab/proc.js');
   const { transparentGatewayToml } = await import('../test/lab/transparent-lab.js');
+  const { DelayLine, delayLineMissing } = await import('../test/lab/delay-line.js');
+  const { udpRtt, rttLine } = await import('../test/lab/udp-rtt.js');
 
   const why = labSkipReason();
   if (why !== undefined) {
@@ -508,19 +524,38 @@ async function main(): Promise<void> {
     const zero = await runPass('zero-latency', warmup);
     reportPass(`gateway-setup (classical), zero-latency lab: call set-up (first control request -> TCP established, answer delay excluded), ${calls} calls per path in ${rounds} rounds, alternating call by call`, zero, rounds, ZERO_DELAY_TARGET, true);
 
-    // ---- the same at a wide-area delay on the outside link (netem on both ends)
-    const netemWhat = `p50 set-up gateway / direct, ${2 * o.netemMs} ms RTT on the outside link (netem)`;
-    if (!o.netem) console.log(unavailableLine('primary (wall clock)', netemWhat, '<=', NETEM_TARGET, 'skipped (--no-netem)'));
+    // ---- the same at a wide-area delay on the outside link: netem on both ends, or the delay line in out
+    const wanWhat = (how: string): string => `p50 set-up gateway / direct, ${2 * o.wanMs} ms RTT on the outside link (${how})`;
+    if (o.wan === 'none') console.log(unavailableLine('primary (wall clock)', wanWhat('no delay'), '<=', NETEM_TARGET, 'skipped (--wan none)'));
     else {
-      const missing = await netemMissing(lab, OUTSIDE_IF);
-      if (missing !== undefined) console.log(unavailableLine('primary (wall clock)', netemWhat, '<=', NETEM_TARGET, missing));
+      const netemWhy = o.wan === 'delay-line' ? 'not chosen (--wan delay-line)' : await netemMissing(lab, OUTSIDE_IF);
+      const lineWhy = o.wan === 'netem' ? 'not chosen (--wan netem)' : delayLineMissing();
+      const method: WanMethod | undefined = netemWhy === undefined ? 'netem' : lineWhy === undefined ? 'delay-line' : undefined;
+      if (method === undefined) console.log(unavailableLine('primary (wall clock)', wanWhat('netem or delay line'), '<=', NETEM_TARGET, `netem: ${netemWhy}; delay line: ${lineWhy}`));
       else {
+        const how = method === 'netem' ? `netem ${o.wanMs} ms on each end` : `user-space delay line in out, ${o.wanMs} ms each way`;
+        const base = await udpRtt(lab, { fromHost: 'fw', fromAddr: FW_OUT_ADDR, toHost: 'out', toAddr: OUT_ADDR, count: WAN_RTT_PROBES, gapMs: 20 });
+        let line: DelayLineType | undefined;
         try {
-          for (const host of ['fw', 'out']) await lab.exec(host, ['tc', 'qdisc', 'replace', 'dev', OUTSIDE_IF, 'root', 'netem', 'delay', `${o.netemMs}ms`]);
-          const wan = await runPass('netem', Math.min(warmup, NETEM_WARMUP_CALLS));
-          reportPass(`gateway-setup (classical), netem ${o.netemMs} ms each way on the outside link (${2 * o.netemMs} ms RTT): ${calls} calls per path in ${rounds} rounds`, wan, rounds, NETEM_TARGET, false, netemWhat);
+          if (method === 'netem') for (const host of ['fw', 'out']) await lab.exec(host, [TC, 'qdisc', 'replace', 'dev', OUTSIDE_IF, 'root', 'netem', 'delay', `${o.wanMs}ms`]);
+          else line = await DelayLine.start(lab, 'out', OUTSIDE_IF, { delayMs: o.wanMs });
+          const rtt = await udpRtt(lab, { fromHost: 'fw', fromAddr: FW_OUT_ADDR, toHost: 'out', toAddr: OUT_ADDR, count: WAN_RTT_PROBES, gapMs: 20 });
+          const wan = await runPass(method, Math.min(warmup, NETEM_WARMUP_CALLS));
+          if (line !== undefined && !line.running) throw new Error('the delay line ended during the pass');
+          reportPass(`gateway-setup (classical), ${how} (${2 * o.wanMs} ms RTT) on the outside link: ${calls} calls per path in ${rounds} rounds`, wan, rounds, NETEM_TARGET, false, wanWhat(method === 'netem' ? 'netem' : 'delay line'), [
+            `  outside link UDP round trip fw -> out (${how}): ${rttLine(rtt)}; without it: ${rttLine(base)}`,
+          ]);
+          const report = await line?.stop();
+          if (report !== undefined) {
+            const frames = report.toLine.released + report.toHost.released;
+            console.log(
+              `  delay line: ${report.toLine.released} frames out -> fw, ${report.toHost.released} fw -> out; dropped ${report.toLine.dropped + report.toHost.dropped}, write errors ${report.toLine.writeErrors + report.toHost.writeErrors}, ` +
+                `most queued ${Math.max(report.toLine.maxQueued, report.toHost.maxQueued)}; its CPU ${fmt(report.cpuMs, 0)} ms over ${fmt(report.ranMs / 1000, 1)} s (${fmt((1000 * report.cpuMs) / Math.max(1, frames), 1)} µs per frame)`,
+            );
+          }
         } finally {
-          for (const host of ['fw', 'out']) await lab.exec(host, ['tc', 'qdisc', 'del', 'dev', OUTSIDE_IF, 'root'], { check: false });
+          await line?.stop();
+          if (method === 'netem') for (const host of ['fw', 'out']) await lab.exec(host, [TC, 'qdisc', 'del', 'dev', OUTSIDE_IF, 'root'], { check: false });
         }
       }
     }
@@ -599,10 +634,11 @@ function addedPerMessage(path: readonly CallRecord[], direct: readonly CallRecor
   return out;
 }
 
-function reportPass(title: string, r: PassResult, rounds: number, target: number, detail: boolean, what = 'p50 set-up gateway / direct'): void {
+function reportPass(title: string, r: PassResult, rounds: number, target: number, detail: boolean, what = 'p50 set-up gateway / direct', notes: readonly string[] = []): void {
   const t = r.timed;
   console.log(title);
   console.log(machineLine(os.cpus().length, `load average ${os.loadavg()[0]!.toFixed(1)} (shared machine)`));
+  for (const n of notes) console.log(n);
   console.log(pathLine('direct (fw routes)', t.direct));
   console.log(pathLine('gateway (privilege separated)', t.gateway));
   console.log(pathLine('gateway --no-privsep (in process)', t.inproc));
@@ -623,10 +659,10 @@ function reportPass(title: string, r: PassResult, rounds: number, target: number
           `first ${Math.min(FIRST_CALLS, r.warm[path].length)} calls p50 ${fmt(quantile(firstAdded, 0.5), 3)} ms p99 ${fmt(quantile(firstAdded, 0.99), 3)} ms (${firstAdded.length} messages)`,
       );
     }
-    for (const path of ['direct', 'gateway', 'inproc'] as const) {
-      const keys = [...new Set(t[path].flatMap((c) => [...c.steps.keys()]))];
-      console.log(`    ${path} p50 ms before each step: ${keys.map((k) => `${k} ${fmt(median(t[path].map((c) => c.steps.get(k) ?? NaN).filter((x) => Number.isFinite(x))))}`).join(', ')}`);
-    }
+  }
+  for (const path of ['direct', 'gateway', 'inproc'] as const) {
+    const keys = [...new Set(t[path].flatMap((c) => [...c.steps.keys()]))];
+    console.log(`    ${path} p50 ms before each step: ${keys.map((k) => `${k} ${fmt(median(t[path].map((c) => c.steps.get(k) ?? NaN).filter((x) => Number.isFinite(x))))}`).join(', ')}`);
   }
   console.log(verdictLine('primary (wall clock)', what, ratios(p50('gateway'), p50('direct')), '<=', target));
   const privsep = differences(p50('gateway'), p50('inproc'));
