@@ -48,7 +48,8 @@ const MUTATIONS = [
   ['data-path-gone', 'a data path opened for a gone call is closed', CORE, "if (result.ok) this.#fx.push({ kind: 'closeDataPath', callId });", '', GUARDS],
   // --- LOOK_UP
   ['lookup-side', "LOOK_UP only on the callee's side", CORE, 'if (call.calleeSide !== ingress.side || call.dataPath === undefined) continue;', 'if (call.dataPath === undefined) continue;', GUARDS],
-  ['lookup-state', 'LOOK_UP finds only a ringing/answered call', CORE, "if (call.state !== 'ringing' && call.state !== 'answered') continue;", '', GUARDS],
+  ['lookup-state', 'LOOK_UP finds only an announcing/ringing/answered call', CORE, "if (call.state !== 'announcing' && call.state !== 'ringing' && call.state !== 'answered') continue;", '', GUARDS],
+  ['announce-resend-absorbed', "the caller's resends are absorbed until the first ANNOUNCE is answered", CORE, " || !call.announced || call.reannouncing) return;", " || call.reannouncing) return;", `${S}gateway-sessions.test.ts`],
   ['lookup-host', 'LOOK_UP only from the callee host', CORE, 'if (call.calleeAddress !== ingress.source.address) {', 'if (false) {', GUARDS],
   ['lookup-intercepted', 'an intercepted LOOK_UP finds only an intercepted call of that caller', CORE, 'if (od !== undefined && (call.ingress.originalDestination === undefined || call.ingress.source.address !== od.address)) continue;', '', `${S}transparent-sessions.test.ts`],
   // --- DELETE

@@ -114,24 +114,22 @@ describe('chained gateways: two organisations with the same inside numbering, ta
     process.stderr.write(`gateway chain lab: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   });
 
-  /** Each gateway's audit log has the call with its own id and the peer gateway's. */
+  /** Each gateway's audit log has the call it forwarded with its own id and the peer gateway's. */
   const assertBothIds = (since: { gw1: number; gw2: number }): void => {
-    const rung1 = audit('gw1').slice(since.gw1).filter((x) => x['event'] === 'rung');
-    const req2 = audit('gw2').slice(since.gw2).filter((x) => x['event'] === 'requested');
-    const rung2 = audit('gw2').slice(since.gw2).filter((x) => x['event'] === 'rung');
-    const req1 = audit('gw1').slice(since.gw1).filter((x) => x['event'] === 'requested');
-    // org1 -> org2: gw1's call rang through gw2, whose call names gw1's id; and the reverse.
-    const pairs: Array<[Record<string, unknown> | undefined, Array<Record<string, unknown>>, string]> = [
-      [rung1[0], req2, 'gw2'],
-      [rung2[1] ?? rung2.at(-1), req1, 'gw1'],
-    ];
-    for (const [rung, requests, peer] of pairs) {
-      const pg = rung?.['peerGateway'] as { name?: string; callId?: string } | undefined;
-      assert.equal(pg?.name, peer, `rung record names the peer gateway: ${JSON.stringify(rung)}`);
-      assert.match(String(pg?.callId), /^c-\d{6}$/);
-      const theirs = requests.find((r) => r['callId'] === pg?.callId);
-      assert.ok(theirs !== undefined, `the peer's audit has call ${String(pg?.callId)}`);
-      assert.equal((theirs['peerGateway'] as { callId?: string }).callId, rung?.['callId'], "the peer's record names our call id");
+    const log = { gw1: audit('gw1').slice(since.gw1), gw2: audit('gw2').slice(since.gw2) };
+    // org1 -> org2: gw1's outbound call rang through gw2, whose inbound call names gw1's id; and the reverse.
+    for (const [own, peer] of [['gw1', 'gw2'], ['gw2', 'gw1']] as const) {
+      const outbound = new Set(log[own].filter((x) => x['event'] === 'requested' && x['direction'] === 'outbound').map((x) => x['callId']));
+      const rung = log[own].filter((x) => x['event'] === 'rung' && outbound.has(x['callId']));
+      assert.ok(rung.length > 0, `${own} rang an outbound call: ${JSON.stringify(log[own])}`);
+      for (const r of rung) {
+        const pg = r['peerGateway'] as { name?: string; callId?: string } | undefined;
+        assert.equal(pg?.name, peer, `rung record names the peer gateway: ${JSON.stringify(r)}`);
+        assert.match(String(pg?.callId), /^c-\d{6}$/);
+        const theirs = log[peer].find((x) => x['event'] === 'requested' && x['callId'] === pg?.callId);
+        assert.ok(theirs !== undefined, `${peer}'s audit has call ${String(pg?.callId)}`);
+        assert.equal((theirs['peerGateway'] as { callId?: string }).callId, r['callId'], "the peer's record names our call id");
+      }
     }
   };
 

@@ -186,6 +186,61 @@ test('GatewaySessions: a whole outbound call, message by message', () => {
   assert.equal(h.gw.size, 0);
 });
 
+/** Drives an outbound call up to the forwarded ANNOUNCE, its answer from bob's daemon still outstanding. */
+const aliceAnnounce = ntalk(RequestType.ANNOUNCE, { id: IMPOSSIBLE_ID, lName: 'alice', rName: 'bob%rc-out', addr: sockAddr('10.1.0.2', 2001), ctlAddr: sockAddr('10.1.0.2', 3001) });
+function announceOutbound(h: Harness) {
+  const open = one(h.feed({ kind: 'request', ingress: insideIngress(), request: aliceAnnounce }), 'openDataPath').request;
+  assert.equal(one(h.feed({ kind: 'dataPathOpened', callId: open.callId, result: { ok: true, address: '198.51.100.1', port: 40007 } }), 'request').request.msg.type, RequestType.ANNOUNCE);
+  return open.callId;
+}
+const bobLookUp = ntalk(RequestType.LOOK_UP, { lName: 'bob', rName: 'alice', ctlAddr: sockAddr('198.51.100.2', 4001) });
+const bobDaemonAnswers = (answer: number): SessionInput => ({ kind: 'response', side: 'outside', source: { address: '198.51.100.2', port: 518 }, response: { protocol: 'ntalk', msg: { version: 1, type: RequestType.ANNOUNCE, answer, id: 5, addr: NO_ADDR } } });
+
+test("GatewaySessions: the callee's LOOK_UP that overtakes its daemon's answer to the ANNOUNCE finds the call", () => {
+  // talkd writes to the callee's terminal before it answers; a quick callee (or a chained gateway's
+  // callee) looks the call up first. NOT_HERE there would make its talk start a second call.
+  const h = new Harness();
+  const callId = announceOutbound(h);
+  let fx = h.feed({ kind: 'request', ingress: outsideIngress, request: bobLookUp });
+  const found = ntalkReply(one(fx, 'reply'));
+  assert.equal(found.answer, Answer.SUCCESS);
+  assert.deepEqual(found.addr, sockAddr('198.51.100.1', 40007));
+  assert.equal(h.gw.status().calls[0]?.state, 'answered');
+  // alice's resend of her unanswered ANNOUNCE is absorbed: nobody is announced to twice.
+  assert.deepEqual(h.feed({ kind: 'request', ingress: insideIngress(), request: aliceAnnounce }).filter((e) => e.kind !== 'count'), []);
+  // The daemon's answer then still rings (audit 'rung', the daemon's id kept) and reaches alice.
+  fx = h.feed(bobDaemonAnswers(Answer.SUCCESS));
+  assert.equal(one(fx, 'audit').record.event, 'rung');
+  const rep = ntalkReply(one(fx, 'reply'));
+  assert.equal(rep.answer, Answer.SUCCESS);
+  assert.equal(h.gw.status().calls[0]?.state, 'answered', 'an answered call does not fall back to ringing');
+  // alice's DELETE after her accept() does not cancel the answered call; bob's daemon gets its own id.
+  h.feed({ kind: 'dataPathConnected', callId, peer: '198.51.100.2:5555', target: '10.1.0.2:2001' });
+  fx = h.feed({ kind: 'request', ingress: insideIngress(), request: ntalk(RequestType.DELETE, { id: rep.id, lName: 'alice', rName: 'bob%rc-out' }) });
+  assert.equal(one(fx, 'request').request.msg.id, 5);
+  assert.equal(h.gw.status().calls[0]?.state, 'connected');
+
+  // Still only the callee host may look it up early.
+  const h2 = new Harness();
+  announceOutbound(h2);
+  fx = h2.feed({ kind: 'request', ingress: { ...outsideIngress, source: { address: '198.51.100.9', port: 4001 } }, request: bobLookUp });
+  assert.equal(ntalkReply(one(fx, 'reply')).answer, Answer.NOT_HERE);
+
+  // A refusal arriving after the callee looked the call up does not end it: alice keeps waiting.
+  const h3 = new Harness();
+  announceOutbound(h3);
+  h3.feed({ kind: 'request', ingress: outsideIngress, request: bobLookUp });
+  fx = h3.feed(bobDaemonAnswers(Answer.PERMISSION_DENIED));
+  assert.equal(ntalkReply(one(fx, 'reply')).answer, Answer.SUCCESS);
+  assert.equal(h3.gw.size, 1);
+  // Without the early LOOK_UP the same refusal ends the call.
+  const h4 = new Harness();
+  announceOutbound(h4);
+  fx = h4.feed(bobDaemonAnswers(Answer.PERMISSION_DENIED));
+  assert.equal(ntalkReply(one(fx, 'reply')).answer, Answer.PERMISSION_DENIED);
+  assert.equal(h4.gw.size, 0);
+});
+
 test('GatewaySessions: a whole inbound call, symmetric, with the route back in the announced name', () => {
   const h = new Harness();
   const announce = ntalk(RequestType.ANNOUNCE, { id: IMPOSSIBLE_ID, lName: 'bob', rName: 'alice', addr: sockAddr('198.51.100.2', 2222), ctlAddr: sockAddr('198.51.100.2', 4001) });

@@ -106,6 +106,8 @@ interface Call {
   lastReannounceId: number;
   /** A re-announce is in flight (resends of it are absorbed). */
   reannouncing: boolean;
+  /** The callee's daemon answered the first ANNOUNCE (the callee may look the call up before that answer reaches us). */
+  announced: boolean;
   /** Rebuilt from the daemons on a callee's LOOK_UP (call-recovery.ts): that LOOK_UP is answered once the data path opens. */
   recovery?: PendingRecovery;
   /** The peer gateway on the far side (issue 15): the caller's (its link) or the callee host's. */
@@ -225,7 +227,7 @@ export class GatewaySessions {
         // here; its callee looked up the call there): the caller's DELETE that follows its
         // accept() must not end the call as a cancelled one.
         const call = this.#calls.get(input.callId);
-        if (call !== undefined && call.state === 'ringing') {
+        if (call !== undefined && (call.state === 'ringing' || call.state === 'announcing')) {
           this.#setState(call, 'answered');
           this.#log('info', call.id, 'callee side connected to the data path', { from: input.from });
         }
@@ -355,7 +357,9 @@ export class GatewaySessions {
     const m = req.msg;
     for (const call of this.#calls.values()) {
       if (call.calleeSide !== ingress.side || call.dataPath === undefined) continue;
-      if (call.state !== 'ringing' && call.state !== 'answered') continue;
+      // 'announcing': the callee's daemon rang (or the callee is calling back) before its answer to
+      // our ANNOUNCE came back; refusing would make the callee's talk start a second call.
+      if (call.state !== 'announcing' && call.state !== 'ringing' && call.state !== 'answered') continue;
       if (call.calleeUser !== m.lName || call.presentedCaller !== m.rName) continue;
       // An intercepted LOOK_UP (transparent mode) asks the caller's own daemon: only an intercepted
       // call from that very caller matches (a classical one is looked up on the gateway's face).
@@ -369,7 +373,7 @@ export class GatewaySessions {
       if (call.lookupId === 0) call.lookupId = this.#allocId(ingress.side, call.id);
       call.touched = this.#clock.now();
       call.deadline = call.touched + CALL_IDLE_EXPIRY_MS;
-      if (call.state === 'ringing') this.#setState(call, 'answered');
+      if (call.state === 'ringing' || call.state === 'announcing') this.#setState(call, 'answered');
       const addr: SockAddrIn = { family: AF_INET, address: call.dataPath.address, port: call.dataPath.port };
       this.#log('info', call.id, 'callee looked up the call', { from: ingress.source.address });
       this.#reply(call.id, ingress, req, m.type, Answer.SUCCESS, call.lookupId, addr);
@@ -478,6 +482,7 @@ export class GatewaySessions {
       lastAnswer: Answer.SUCCESS,
       lastReannounceId: -1,
       reannouncing: false,
+      announced: false,
       recovery: r,
     };
     this.#calls.set(callId, call);
@@ -577,6 +582,7 @@ export class GatewaySessions {
       lastAnswer: Answer.SUCCESS,
       lastReannounceId: -1,
       reannouncing: false,
+      announced: false,
       ...(ingress.peer !== undefined ? { peerGateway: ingress.peer.name, ...(ingress.peer.callId !== undefined ? { peerCallId: ingress.peer.callId } : {}) } : {}),
     };
     this.#calls.set(callId, call);
@@ -671,6 +677,7 @@ export class GatewaySessions {
   #answerRecovered(call: Call, r: PendingRecovery): void {
     this.#recoveries.delete(r.key);
     delete call.recovery;
+    call.announced = true; // its ANNOUNCE was answered before the gateway rebuilt it
     call.lookupId = this.#allocId(r.ingress.side, call.id);
     this.#setState(call, 'answered');
     call.touched = this.#clock.now();
@@ -724,7 +731,8 @@ export class GatewaySessions {
   #onRepeatedAnnounce(call: Call, ingress: Ingress, req: AnyRequest): void {
     const m = req.msg;
     call.ingress = ingress;
-    if (call.state === 'resolving' || call.state === 'opening' || call.state === 'announcing' || call.reannouncing) return;
+    // Absorbed while the first ANNOUNCE is unanswered (the callee may have looked the call up meanwhile).
+    if (call.state === 'resolving' || call.state === 'opening' || call.state === 'announcing' || !call.announced || call.reannouncing) return;
     if (call.state === 'connected') {
       this.#reply(call.id, ingress, req, m.type, Answer.SUCCESS, call.clientId);
       return;
@@ -886,28 +894,30 @@ export class GatewaySessions {
     const call = this.#calls.get(o.callId);
     if (call === undefined) return;
     call.calleeProtocol = o.protocol;
-    const answer = res.msg.answer;
+    let answer = res.msg.answer;
     if (o.purpose === 'announce') {
-      if (call.state !== 'announcing') return;
-      if (answer !== Answer.SUCCESS) {
+      if (call.announced) return;
+      call.announced = true;
+      // Still 'announcing' unless the callee looked the call up (or connected) before this answer.
+      const early = call.state !== 'announcing';
+      if (answer !== Answer.SUCCESS && !early) {
         this.#failCall(call, answer, calleeAnswerReason(answer), `callee's daemon answered ${answerName(answer)}`, 'ended');
         return;
       }
-      call.daemonId = res.msg.id;
       if (peer?.callId !== undefined) call.peerCallId = peer.callId;
-      this.#setState(call, 'ringing');
-      call.touched = this.#clock.now();
-      call.deadline = call.touched + CALL_IDLE_EXPIRY_MS;
-      this.#count('calls_rung');
-      this.#audit('rung', call.id, {
-        callee: { user: sanitizeText(call.calleeUser), host: sanitizeText(call.calleeHost), address: call.calleeAddress },
-        announcedAs: sanitizeText(call.presentedCaller),
-        calleeProtocol: o.protocol,
-        dataPath: call.dataPath,
-        caller: { address: call.callerAddr.address, port: call.callerAddr.port },
-        ...(call.peerGateway !== undefined ? { peerGateway: { name: call.peerGateway, ...(call.peerCallId !== undefined ? { callId: call.peerCallId } : {}) } } : {}),
-      });
-      this.#log('info', call.id, 'callee rung', { via: o.protocol, announcedAs: sanitizeText(call.presentedCaller) });
+      if (answer !== Answer.SUCCESS) {
+        // The callee is already on its way to the data path: the caller must keep waiting for it.
+        this.#log('warn', call.id, "callee's daemon refused the ANNOUNCE after the callee had looked the call up", { answer: answerName(answer) });
+        answer = Answer.SUCCESS;
+      } else {
+        call.daemonId = res.msg.id;
+        if (!early) {
+          this.#setState(call, 'ringing');
+          call.touched = this.#clock.now();
+          call.deadline = call.touched + CALL_IDLE_EXPIRY_MS;
+        }
+        this.#rung(call, o.protocol);
+      }
     } else {
       call.reannouncing = false;
       if (answer === Answer.SUCCESS) call.daemonId = res.msg.id;
@@ -916,6 +926,20 @@ export class GatewaySessions {
     if (call.clientId !== 0) this.#ids.delete(`${call.callerSide}:${call.clientId}`);
     call.clientId = this.#allocId(call.callerSide, call.id);
     this.#replyToCaller(call, RequestType.ANNOUNCE, answer, call.clientId);
+  }
+
+  /** The callee's daemon accepted the call's ANNOUNCE: counted, audited ('rung') and logged. */
+  #rung(call: Call, protocol: TalkProtocol): void {
+    this.#count('calls_rung');
+    this.#audit('rung', call.id, {
+      callee: { user: sanitizeText(call.calleeUser), host: sanitizeText(call.calleeHost), address: call.calleeAddress },
+      announcedAs: sanitizeText(call.presentedCaller),
+      calleeProtocol: protocol,
+      dataPath: call.dataPath,
+      caller: { address: call.callerAddr.address, port: call.callerAddr.port },
+      ...(call.peerGateway !== undefined ? { peerGateway: { name: call.peerGateway, ...(call.peerCallId !== undefined ? { callId: call.peerCallId } : {}) } } : {}),
+    });
+    this.#log('info', call.id, 'callee rung', { via: protocol, announcedAs: sanitizeText(call.presentedCaller) });
   }
 
   /** The peer link could not carry a request of `callId`: the call fails before anyone is rung. */
@@ -953,6 +977,11 @@ export class GatewaySessions {
     if (o.purpose === 'reannounce') {
       call.reannouncing = false;
       this.#log('warn', call.id, 're-announce unanswered', { reason });
+      return;
+    }
+    if (call.state !== 'announcing') {
+      // The callee answered (looked the call up) although its daemon's answer never reached us.
+      this.#log('warn', call.id, "callee's daemon did not answer the ANNOUNCE, but the callee looked the call up", { reason });
       return;
     }
     this.#failCall(call, Answer.FAILED, 'daemon-silent', `callee's daemon did not answer (${reason})`, 'refused');

@@ -220,12 +220,14 @@ test("guard: a LOOK_UP on the caller's side does not find the call, even from th
   assert.deepEqual(answers(lookUp(c, { side: 'outside', protocol: 'ntalk', source: { address: '127.0.0.1', port: 4001 } })), [Answer.SUCCESS], 'the outside face');
 });
 
-test("guard: a LOOK_UP before the callee's daemon accepted the ANNOUNCE finds nothing", () => {
+test('guard: a LOOK_UP of a call whose data path was already taken finds nothing', () => {
   const c = new Core();
-  const fx = c.feed({ kind: 'request', ingress: ALICE, request: announce() });
-  const callId = only(fx, 'openDataPath')[0]?.request.callId ?? '';
-  c.feed({ kind: 'dataPathOpened', callId, result: { ok: true, address: '198.51.100.1', port: 40007 } });
-  assert.deepEqual(answers(lookUp(c, BOB)), [Answer.NOT_HERE], 'still announcing');
+  const { callId } = ring(c);
+  assert.deepEqual(answers(lookUp(c, BOB)), [Answer.SUCCESS]);
+  c.feed({ kind: 'dataPathConnected', callId, peer: '198.51.100.2:5555', target: '10.1.0.2:2001' });
+  const fx = lookUp(c, BOB);
+  assert.deepEqual(answers(fx), [Answer.NOT_HERE], 'connected: the one-shot data path is gone');
+  assert.deepEqual(only(fx, 'reply')[0]?.response.msg.addr, NO_ADDR);
 });
 
 // ------------------------------------------------------------------ DELETE checks
