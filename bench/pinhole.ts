@@ -7,7 +7,10 @@
  * - bulk throughput of one TCP conversation out → in through a pinhole (DNAT + conntrack + our
  *   forward rules, talkgate's own table) versus plain routing (no table) and versus the relay mode
  *   (RelayManager in fw's namespace, sanitising off and on), ROUNDS interleaved rounds (issue 17:
- *   at least 7). The primary verdict is CPU, not Gbit/s: all namespaces share one kernel, so the
+ *   at least 7). Two more references split the pinhole's cost between the kernel and talkgate: a
+ *   stateful filter (conntrack, `ct state established,related accept`, no NAT: any firewall that
+ *   tracks connections) and a static port forward (the same plus a fixed DNAT and masquerade: the
+ *   least a NAT firewall can do for this flow), each a hand-written table of its own (REF_TABLE). The primary verdict is CPU, not Gbit/s: all namespaces share one kernel, so the
  *   forwarding work shows as softirq time in /proc/stat (summed over the CPUs). The sender reads it
  *   over its transfer, and over an idle window of BASELINE_MS just before it (the rate other
  *   processes on this shared machine cause meanwhile, subtracted in proportion to the transfer's
@@ -66,6 +69,10 @@ const OPENS = Math.min(Number(process.argv[4] ?? 200), 2_000);
 const CONCURRENT_HOLES = 1_000;
 const SINK_PORT = 5001;
 const TABLE = 'tgh_pinhole';
+/** The reference tables (stateful filter, static port forward): one at a time, removed after each transfer. */
+const REF_TABLE = 'tgh_reference';
+/** fw's outside port the static port forward maps to the sink (outside the pinhole port range). */
+const REF_NAT_PORT = 40_999;
 const CHUNK = 256 * 1024;
 /** Bound on one transfer. */
 const TRANSFER_TIMEOUT_MS = 60_000;
@@ -325,6 +332,36 @@ async function transfer(lab: Lab, host: string, port: number, cpuOf?: number): P
   };
 }
 
+/**
+ * A reference table in fw: 'stateful' tracks connections and accepts established ones (forward
+ * policy drop, new flows to the sink accepted); 'staticNat' adds a fixed DNAT of
+ * FW_OUT_ADDR:REF_NAT_PORT to the sink and masquerade of the inside network, as a NAT firewall's port
+ * forward does. Per packet of an established flow both cost what the pinhole's own table costs
+ * apart from its hole sets (which only a flow's first packet meets).
+ */
+function referenceTable(kind: 'stateful' | 'staticNat'): string {
+  const nat =
+    kind === 'staticNat'
+      ? ` chain prerouting_nat {\n  type nat hook prerouting priority dstnat; policy accept;\n  iifname "outside" ip daddr ${FW_OUT_ADDR} tcp dport ${REF_NAT_PORT} dnat to ${IN_ADDR}:${SINK_PORT}\n }\n` +
+        ` chain postrouting_nat {\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname "outside" ip saddr 10.1.0.0/24 masquerade\n }\n`
+      : '';
+  return (
+    `table ip ${REF_TABLE} {\n${nat}` +
+    ` chain forward_filter {\n  type filter hook forward priority filter; policy drop;\n  ct state established,related accept\n  ct state invalid drop\n` +
+    `  iifname "outside" ct state new ip daddr ${IN_ADDR} tcp dport ${SINK_PORT} accept\n  iifname "inside" accept\n }\n}\n`
+  );
+}
+
+/** One transfer through a reference table, which exists only for it. */
+async function referenceTransfer(lab: Lab, kind: 'stateful' | 'staticNat'): Promise<Transfer> {
+  await lab.nft('fw', referenceTable(kind));
+  try {
+    return kind === 'staticNat' ? await transfer(lab, FW_OUT_ADDR, REF_NAT_PORT) : await transfer(lab, IN_ADDR, SINK_PORT);
+  } finally {
+    await lab.exec('fw', ['nft', 'delete', 'table', 'ip', REF_TABLE], { check: false });
+  }
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
     process.stderr.write('bench/pinhole: needs root (network namespaces)\n');
@@ -366,12 +403,14 @@ async function main(): Promise<void> {
       acceptDeadlineMs: 60_000,
     });
 
-    // ---- throughput: plain routing (no table) vs pinhole (our table + a hole) vs relay, interleaved
-    const paths = ['routing', 'pinhole', 'relayRaw', 'relaySanitize'] as const;
-    const res: Record<(typeof paths)[number], Transfer[]> = { routing: [], pinhole: [], relayRaw: [], relaySanitize: [] };
+    // ---- throughput: plain routing (no table), the two references, pinhole (our table + a hole), relay; interleaved
+    const paths = ['routing', 'stateful', 'staticNat', 'pinhole', 'relayRaw', 'relaySanitize'] as const;
+    const res: Record<(typeof paths)[number], Transfer[]> = { routing: [], stateful: [], staticNat: [], pinhole: [], relayRaw: [], relaySanitize: [] };
     for (let round = 0; round < ROUNDS; round++) {
       await lab.exec('fw', ['nft', 'delete', 'table', 'ip', TABLE], { check: false });
       res.routing.push(await transfer(lab, IN_ADDR, SINK_PORT));
+      res.stateful.push(await referenceTransfer(lab, 'stateful'));
+      res.staticNat.push(await referenceTransfer(lab, 'staticNat'));
       await dp.start();
       const opened = await dp.open(req());
       if (!opened.ok) throw new Error(`open failed: ${opened.detail}`);
@@ -384,12 +423,12 @@ async function main(): Promise<void> {
       process.stderr.write(`bench/pinhole: round ${round + 1}/${ROUNDS}: ${paths.map((k) => `${k} ${fmt(res[k].at(-1)?.gbps ?? NaN)} Gbit/s`).join(', ')}\n`);
     }
     const col = (k: (typeof paths)[number], f: keyof Transfer): number[] => res[k].map((t) => t[f]);
-    process.stdout.write(`bulk throughput, ${MIB_PER_ROUND} MiB per transfer, ${ROUNDS} interleaved rounds (routing, pinhole, relay raw, relay sanitising)\n`);
+    process.stdout.write(`bulk throughput, ${MIB_PER_ROUND} MiB per transfer, ${ROUNDS} interleaved rounds (${paths.join(', ')})\n`);
     process.stdout.write(`${machineLine(os.cpus().length, `load average ${os.loadavg()[0]!.toFixed(1)}; ${PIN ? 'taskset: sender on CPU 0, sink on CPU 1' : 'no taskset'}`)}\n`);
     for (const k of paths) process.stdout.write(`${roundsLine(`${k.padEnd(13)} Gbit/s`, col(k, 'gbps'), 'Gbit/s')}\n`);
     process.stdout.write(`  kernel CPU per GB, machine-wide from /proc/stat, idle baseline (${BASELINE_MS} ms before each transfer) subtracted:\n`);
     for (const k of paths) process.stdout.write(`${roundsLine(`${k.padEnd(13)} softirq per GB`, col(k, 'softirqMsPerGB'), 'ms')}\n`);
-    for (const k of ['routing', 'pinhole'] as const) process.stdout.write(`${roundsLine(`${k.padEnd(13)} softirq per GB, no baseline subtracted`, col(k, 'rawSoftirqMsPerGB'), 'ms')}\n`);
+    for (const k of ['routing', 'stateful', 'staticNat', 'pinhole'] as const) process.stdout.write(`${roundsLine(`${k.padEnd(13)} softirq per GB, no baseline subtracted`, col(k, 'rawSoftirqMsPerGB'), 'ms')}\n`);
     for (const k of paths) process.stdout.write(`${roundsLine(`${k.padEnd(13)} system + irq per GB`, col(k, 'systemIrqMsPerGB'), 'ms')}\n`);
     for (const k of ['relayRaw', 'relaySanitize'] as const) process.stdout.write(`${roundsLine(`${k.padEnd(13)} relay process CPU (user + system) per GB`, col(k, 'procMsPerGB'), 'ms')}\n`);
     const cpuRatios = ratios(col('pinhole', 'softirqMsPerGB'), col('routing', 'softirqMsPerGB'));
@@ -397,6 +436,17 @@ async function main(): Promise<void> {
     process.stdout.write(`  per-round ratios pinhole / routing: softirq per GB [${cpuRatios.map((x) => fmt(x)).join(', ')}], Gbit/s [${gbpsRatios.map((x) => fmt(x)).join(', ')}]\n`);
     process.stdout.write(`${verdictLine('primary (CPU)', 'pinhole / routing softirq CPU per GB', cpuRatios, '<=', CPU_RATIO_TARGET)}\n`);
     process.stdout.write(`${verdictLine('secondary (wall clock)', 'pinhole / routing Gbit/s', gbpsRatios, '>=', GBPS_RATIO_TARGET)}\n`);
+    // Where the pinhole's cost lies: the kernel's connection tracking and NAT (any stateful NAT
+    // firewall pays them for this flow), and what talkgate's own table adds on top of them.
+    process.stdout.write('  where the cost lies (per-round ratios, medians; softirq CPU per GB, then Gbit/s):\n');
+    for (const [label, a, b] of [
+      ['stateful filter / routing (conntrack)', 'stateful', 'routing'],
+      ['static port forward / routing (conntrack + NAT)', 'staticNat', 'routing'],
+      ['pinhole / static port forward (what talkgate adds)', 'pinhole', 'staticNat'],
+    ] as const) {
+      process.stdout.write(`${roundsLine(`${label}, softirq per GB`, ratios(col(a, 'softirqMsPerGB'), col(b, 'softirqMsPerGB')), '')}\n`);
+      process.stdout.write(`${roundsLine(`${label}, Gbit/s`, ratios(col(a, 'gbps'), col(b, 'gbps')), '')}\n`);
+    }
     process.stdout.write(`${roundsLine('pinhole / relay (sanitising off) Gbit/s', ratios(col('pinhole', 'gbps'), col('relayRaw', 'gbps')), '')}\n`);
     process.stdout.write(`${roundsLine('pinhole / relay (sanitising on) Gbit/s', ratios(col('pinhole', 'gbps'), col('relaySanitize', 'gbps')), '')}\n`);
 
