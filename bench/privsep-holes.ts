@@ -8,7 +8,9 @@
  *     the same `open()`, the answer goes back: what a call's set-up pays in `talkgate gateway`.
  * A round's holes are closed after its opens (a close committed just before an open would make that
  * open wait for it, in one path more than the other). Prints per round the p50 open time of both, the added
- * time, CPU per operation of both processes, and the verdict: added p50 <= 0.1 ms.
+ * time, CPU per operation of both processes, and the verdict: added p50 <= 0.1 ms. Beside it, the
+ * added time taken apart: an empty message's round trip over the same channel (the floor of any
+ * two-process design), and the privileged side's own time per request (parse, check, open).
  *
  *   npm run build && node dist/bench/privsep-holes.js [opensPerRound] [rounds]     (root)
  */
@@ -70,6 +72,21 @@ function worker(): void {
     if (m.t !== 'run' || m.first === undefined || m.count === undefined) return;
     const { first, count } = m;
     void (async () => {
+      // The channel's floor: empty round trips, the privileged side answering at once.
+      const echoes: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const t0 = process.hrtime.bigint();
+        await new Promise<void>((resolve) => {
+          const on = (e: { t: string }): void => {
+            if (e.t !== 'echo') return;
+            process.off('message', on);
+            resolve();
+          };
+          process.on('message', on);
+          process.send?.({ t: 'echo' });
+        });
+        echoes.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
       const times: number[] = [];
       const cpu0 = process.cpuUsage();
       for (let i = 0; i < count; i++) {
@@ -80,7 +97,7 @@ function worker(): void {
         if (!reply.ok) throw new Error(`open refused: ${reply.code} ${reply.message}`);
       }
       const cpu = process.cpuUsage(cpu0);
-      process.send?.({ t: 'done', times, cpuUs: cpu.user + cpu.system });
+      process.send?.({ t: 'done', times, echoes, cpuUs: cpu.user + cpu.system });
       for (let i = 0; i < count; i++) await channel.request('close', { callId: request(first + i).callId });
       process.send?.({ t: 'closed' });
     })();
@@ -93,10 +110,33 @@ async function inner(opens: number, rounds: number): Promise<void> {
   const config: PinholeModeConfig = parsed.config;
   const holes = createPinholeDataPath({ config, clock: systemClock, logger: quiet, events: { onConnected: () => undefined, onEnded: () => undefined } });
   await holes.start();
-  const service = new PrivilegedService({ config, holes, log: quiet });
+  /** The privileged side's time inside open() itself (the rest of its time is parsing and checking). */
+  let opened: number[] = [];
+  const timedHoles = {
+    kind: holes.kind,
+    start: () => holes.start(),
+    stop: () => holes.stop(),
+    renew: (callId: string) => holes.renew(callId),
+    close: (callId: string) => holes.close(callId),
+    open: async (r: DataPathRequest) => {
+      const t0 = process.hrtime.bigint();
+      const res = await holes.open(r);
+      opened.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      return res;
+    },
+  };
+  const service = new PrivilegedService({ config, holes: timedHoles, log: quiet });
   const child = fork(SELF, ['--worker'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  /** The privileged side's time per request, receipt to answer (this round's). */
+  let handled: number[] = [];
   child.on('message', (m: { t: string; req?: unknown }) => {
-    if (m.t === 'req') void service.handle(m.req).then((reply) => child.send(reply));
+    if (m.t === 'echo') child.send({ t: 'echo' });
+    if (m.t !== 'req') return;
+    const t0 = process.hrtime.bigint();
+    void service.handle(m.req).then((reply) => {
+      handled.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      child.send(reply);
+    });
   });
   /** Resolves at the worker's message `t`. */
   const workerSays = <T>(t: string): Promise<T> =>
@@ -115,6 +155,9 @@ async function inner(opens: number, rounds: number): Promise<void> {
   const sepP50s: number[] = [];
   const cpuIn: number[] = [];
   const cpuSep: number[] = [];
+  const echoP50s: number[] = [];
+  const handleP50s: number[] = [];
+  const openP50s: number[] = [];
   let next = 1;
   for (let round = 0; round < rounds; round++) {
     // In process (the --no-privsep reference).
@@ -132,12 +175,15 @@ async function inner(opens: number, rounds: number): Promise<void> {
     for (let n = first; n < next; n++) holes.close(request(n).callId);
     await sleep(50);
     // Through the privileged interface: the worker's wall time; CPU of both processes.
-    const done = workerSays<{ times: number[]; cpuUs: number }>('done');
+    const done = workerSays<{ times: number[]; echoes: number[]; cpuUs: number }>('done');
+    handled = [];
+    opened = [];
     const closed = workerSays<unknown>('closed');
     const p0 = process.cpuUsage();
     child.send({ t: 'run', first: next, count: opens });
     const w = await done;
     const p1 = process.cpuUsage(p0);
+    const opensHandled = handled.slice(0, opens);
     next += opens;
     await closed;
     await sleep(50);
@@ -146,10 +192,13 @@ async function inner(opens: number, rounds: number): Promise<void> {
     inP50s.push(inP50);
     sepP50s.push(sepP50);
     added.push(sepP50 - inP50);
+    echoP50s.push(median(w.echoes));
+    handleP50s.push(median(opensHandled));
+    openP50s.push(median(opened));
     cpuIn.push((c1.user + c1.system) / opens);
     cpuSep.push((p1.user + p1.system + w.cpuUs) / opens);
     console.log(
-      `  round ${round + 1}: in process p50 ${fmt(inP50, 3)} ms (p99 ${fmt(quantile(times, 0.99), 3)}), separated p50 ${fmt(sepP50, 3)} ms (p99 ${fmt(quantile(w.times, 0.99), 3)}), added ${fmt(sepP50 - inP50, 3)} ms; CPU ${fmt(cpuIn.at(-1) ?? NaN, 0)} vs ${fmt(cpuSep.at(-1) ?? NaN, 0)} µs/open`,
+      `  round ${round + 1}: in process p50 ${fmt(inP50, 3)} ms (p99 ${fmt(quantile(times, 0.99), 3)}), separated p50 ${fmt(sepP50, 3)} ms (p99 ${fmt(quantile(w.times, 0.99), 3)}), added ${fmt(sepP50 - inP50, 3)} ms (empty round trip ${fmt(echoP50s.at(-1) ?? NaN, 3)}, privileged side ${fmt(handleP50s.at(-1) ?? NaN, 3)}, of which open() ${fmt(openP50s.at(-1) ?? NaN, 3)}); CPU ${fmt(cpuIn.at(-1) ?? NaN, 0)} vs ${fmt(cpuSep.at(-1) ?? NaN, 0)} µs/open`,
     );
   }
   child.kill();
@@ -157,6 +206,9 @@ async function inner(opens: number, rounds: number): Promise<void> {
   console.log(machineLine(cpus().length, `load average ${loadavg()[0]!.toFixed(1)} (shared machine)`));
   console.log(roundsLine('in process: p50 per hole open', inP50s, 'ms', 3));
   console.log(roundsLine('separated:  p50 per hole open', sepP50s, 'ms', 3));
+  console.log(roundsLine('channel floor: p50 empty round trip', echoP50s, 'ms', 3));
+  console.log(roundsLine('privileged side: p50 receipt to answer per open', handleP50s, 'ms', 3));
+  console.log(roundsLine('privileged side: p50 of open() itself (same call as in process)', openP50s, 'ms', 3));
   console.log(roundsLine('in process: CPU per hole open', cpuIn, 'µs', 0));
   console.log(roundsLine('separated:  CPU per hole open (both processes)', cpuSep, 'µs', 0));
   console.log(roundsLine('CPU per hole open, separated / in process', ratios(cpuSep, cpuIn), ''));
