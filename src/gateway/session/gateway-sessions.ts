@@ -16,8 +16,9 @@
  *   2. caller's re-announce (id > last id given) → ANNOUNCE(daemon id + 1); a duplicate (id <= last)
  *      → the cached answer, nothing forwarded (the daemon would not ring either).
  *   3. callee's LOOK_UP arrives on K (l_name = callee, r_name = the presented caller name), from the
- *      callee host → SUCCESS, addr = the data path. The callee connects, the data path connects to
- *      the caller, whose accept() returns.
+ *      callee host → SUCCESS, addr = the data path; also before the daemon's answer to step 1 is
+ *      back (talkd rings the terminal first; the caller's resends stay absorbed until that answer).
+ *      The callee connects, the data path connects to the caller, whose accept() returns.
  *   4. caller's DELETE(id) → DELETE(daemon id, addr = the data path as in the ANNOUNCE: talkd answers
  *      BADADDR to any other family) to the callee's daemon; a call still ringing (never
  *      looked up) ends; an answered one keeps its data path. Callee's DELETE(lookup id) (its
