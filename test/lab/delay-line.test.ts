@@ -86,7 +86,9 @@ test('frames beyond the queue bound are dropped and counted, the rest delivered'
     assert.ok(report.toHost.dropped > 0, 'some of the burst was dropped');
     assert.ok(report.toHost.maxQueued <= 8, 'never more than the bound queued');
     assert.equal(report.toHost.read, report.toHost.accepted + report.toHost.dropped, 'every frame read is either queued or counted as dropped');
-    assert.equal(report.toHost.released, report.toHost.accepted, 'every queued frame was delivered');
+    // A frame the host sent on its own (ARP, ND) just before the stop may still be in its delay.
+    assert.equal(report.toHost.released + report.toHost.queued, report.toHost.accepted, 'every queued frame was delivered or was still in its delay at the stop');
+    assert.ok(report.toHost.queued <= 1, 'the burst itself was delivered');
   } finally {
     await lab.destroy();
   }

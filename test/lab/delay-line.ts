@@ -58,6 +58,9 @@ export interface DelayLineDirectionStats {
   readonly released: number;
   readonly dropped: number;
   readonly droppedBytes: number;
+  /** Frames (and their bytes) still in their delay when the line stopped. */
+  readonly queued: number;
+  readonly queuedBytes: number;
   readonly maxQueued: number;
   readonly writeErrors: number;
 }
