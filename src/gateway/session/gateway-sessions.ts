@@ -732,8 +732,9 @@ export class GatewaySessions {
   #onRepeatedAnnounce(call: Call, ingress: Ingress, req: AnyRequest): void {
     const m = req.msg;
     call.ingress = ingress;
-    // Absorbed while the first ANNOUNCE is unanswered (the callee may have looked the call up meanwhile).
-    if (call.state === 'resolving' || call.state === 'opening' || call.state === 'announcing' || !call.announced || call.reannouncing) return;
+    // Absorbed while the first ANNOUNCE is unanswered (resolving, opening, announcing, or answered by
+    // a callee that looked the call up meanwhile) and while a re-announce is in flight.
+    if (!call.announced || call.reannouncing) return;
     if (call.state === 'connected') {
       this.#reply(call.id, ingress, req, m.type, Answer.SUCCESS, call.clientId);
       return;
