@@ -10,6 +10,8 @@
 //
 // Run by hand after changing a check or its test (about 2 s per mutation on one core; not part
 // of `npm test`):   node scripts/mutate-guards.js [--jobs N] [id-substring ...]
+// `--stale` only checks that every snippet still matches exactly once (no test run, milliseconds):
+// `npm test` runs that, so a changed check cannot silently drop out of the list.
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +38,7 @@ const MUTATIONS = [
   ['name-l', 'l_name printable', CORE, 'if (!isPrintableName(m.lName) || (m.type', 'if ((m.type', GUARDS],
   ['name-r', 'r_name printable', CORE, '(m.type !== RequestType.DELETE && !isPrintableName(m.rName))) {', '(false)) {', GUARDS],
   // --- ANNOUNCE
-  ['addr-family', 'ANNOUNCE addr is AF_INET (BADADDR)', CORE, "if (m.addr.family !== AF_INET) return refuse(Answer.BADADDR, 'addr is not AF_INET');", '', GUARDS],
+  ['addr-family', 'ANNOUNCE addr is AF_INET (BADADDR)', CORE, "if (m.addr.family !== AF_INET) return refuse(Answer.BADADDR, 'bad-addr', 'addr is not AF_INET');", '', GUARDS],
   ['addr-host', "ANNOUNCE addr is the caller's host (no third-party connect)", CORE, 'if (m.addr.address !== ingress.source.address || m.addr.port === 0) {', 'if (m.addr.port === 0) {', GUARDS],
   ['addr-port', 'ANNOUNCE addr port is not 0', CORE, 'if (m.addr.address !== ingress.source.address || m.addr.port === 0) {', 'if (m.addr.address !== ingress.source.address) {', GUARDS],
   ['resolved-side', "a resolved address lies on the callee's side", CORE, 'if (!this.#isOnSide(call.calleeSide, address)) {', 'if (false) {', GUARDS],
@@ -49,19 +51,19 @@ const MUTATIONS = [
   // --- LOOK_UP
   ['lookup-side', "LOOK_UP only on the callee's side", CORE, 'if (call.calleeSide !== ingress.side || call.dataPath === undefined) continue;', 'if (call.dataPath === undefined) continue;', GUARDS],
   ['lookup-state', 'LOOK_UP finds only an announcing/ringing/answered call', CORE, "if (call.state !== 'announcing' && call.state !== 'ringing' && call.state !== 'answered') continue;", '', GUARDS],
-  ['announce-resend-absorbed', "the caller's resends are absorbed until the first ANNOUNCE is answered", CORE, " || !call.announced || call.reannouncing) return;", " || call.reannouncing) return;", `${S}gateway-sessions.test.ts`],
+  ['announce-resend-absorbed', "the caller's resends are absorbed until the first ANNOUNCE is answered", CORE, 'if (!call.announced || call.reannouncing) return;', 'if (call.reannouncing) return;', `${S}gateway-sessions.test.ts`],
   ['lookup-host', 'LOOK_UP only from the callee host', CORE, 'if (call.calleeAddress !== ingress.source.address) {', 'if (false) {', GUARDS],
   ['lookup-intercepted', 'an intercepted LOOK_UP finds only an intercepted call of that caller', CORE, 'if (od !== undefined && (call.ingress.originalDestination === undefined || call.ingress.source.address !== od.address)) continue;', '', `${S}transparent-sessions.test.ts`],
   // --- DELETE
   ['delete-source', 'a DELETE only from the party that may send it', CORE, 'if (call === undefined || ingress.source.address !== (call.callerSide === ingress.side ? call.ingress.source.address : call.calleeAddress)) {', 'if (call === undefined) {', GUARDS],
-  ['delete-connected', "the callee's DELETE does not end a connected call", CORE, "if (call.state !== 'connected') this.#endCall(call, 'callee reported a stale invitation', undefined, true);", "this.#endCall(call, 'callee reported a stale invitation', undefined, true);", GUARDS],
+  ['delete-connected', "the callee's DELETE does not end a connected call", CORE, "if (call.state !== 'connected') this.#endCall(call, 'stale-invitation', 'callee reported a stale invitation', undefined, true);", "this.#endCall(call, 'stale-invitation', 'callee reported a stale invitation', undefined, true);", GUARDS],
   ['delete-addr', 'the forwarded DELETE carries an AF_INET addr (issue 13)', CORE, 'addr: deleteAddr(call.dataPath, gw),', 'addr: NO_ADDR,', GUARDS],
   ['delete-ctl-addr', "the forwarded DELETE's ctl_addr is the gateway's", CORE, 'addr: deleteAddr(call.dataPath, gw),\n        ctlAddr: { family: AF_INET, address: gw, port: 0 },', 'addr: deleteAddr(call.dataPath, gw),\n        ctlAddr: { family: AF_INET, address: call.ingress.source.address, port: 0 },', GUARDS],
   // --- re-announces
   ['dup-answered', 're-announce duplicate check (id <= id given)', CORE, '(m.id !== IMPOSSIBLE_ID && m.id <= call.clientId) || ', '', GUARDS],
   ['dup-answered-off-by-one', 're-announce duplicate check (id == id given)', CORE, 'm.id <= call.clientId', 'm.id < call.clientId', GUARDS],
   ['dup-reannounce', 're-announce duplicate check (resend of the last re-announce)', CORE, ' || m.id === call.lastReannounceId) {', ') {', GUARDS],
-  ['dup-in-flight', 'resends absorbed while a re-announce is in flight', CORE, " || call.state === 'announcing' || call.reannouncing) return;", " || call.state === 'announcing') return;", GUARDS],
+  ['dup-in-flight', 'resends absorbed while a re-announce is in flight', CORE, 'if (!call.announced || call.reannouncing) return;', 'if (!call.announced) return;', GUARDS],
   // --- the gateway as a client
   ['response-port', "a daemon's response comes from its port", CORE, ' || source.port !== ports[o.protocol] || ', ' || ', GUARDS],
   ['response-type', "a daemon's response has the request's type", CORE, ' || res.msg.type !== o.type) {', ') {', GUARDS],
@@ -95,14 +97,21 @@ const MUTATIONS = [
   ['rebuild-ha-only', 'calls are rebuilt only on an HA node', CORE, 'if (this.#config.ha !== undefined && ingress.originalDestination', 'if (ingress.originalDestination', `${S}call-recovery.test.ts`],
 ];
 
+/** How often `snippet` occurs in the worktree's `file`. */
+function matches(file, snippet) {
+  return readFileSync(join(root, file), 'utf8').split(snippet).length - 1;
+}
+
 function parseArgs(argv) {
   let jobs = DEFAULT_JOBS;
+  let staleOnly = false;
   const only = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--jobs') jobs = Math.max(1, Number(argv[++i]) || DEFAULT_JOBS);
+    else if (argv[i] === '--stale') staleOnly = true;
     else only.push(argv[i]);
   }
-  return { jobs, only };
+  return { jobs, staleOnly, only };
 }
 
 /** A private copy of the sources the tests need, with the worktree's node_modules linked in. */
@@ -130,8 +139,15 @@ function runTest(dir, testFile) {
 }
 
 async function main() {
-  const { jobs, only } = parseArgs(process.argv.slice(2));
+  const { jobs, staleOnly, only } = parseArgs(process.argv.slice(2));
   const chosen = MUTATIONS.filter(([id]) => only.length === 0 || only.some((o) => id.includes(o)));
+  if (staleOnly) {
+    const stale = chosen.filter(([, , file, original]) => matches(file, original) !== 1);
+    for (const [id, , file, original] of stale) process.stderr.write(`mutate-guards: ${id}: its snippet matches ${matches(file, original)} times in ${file} (must be once)\n`);
+    process.stdout.write(`mutate-guards: ${chosen.length - stale.length} of ${chosen.length} snippets match their check\n`);
+    process.exitCode = stale.length > 0 ? 1 : 0;
+    return;
+  }
   const copies = Array.from({ length: Math.min(jobs, Math.max(1, chosen.length)) }, makeCopy);
   const cleanup = () => copies.forEach((d) => rmSync(d, { recursive: true, force: true }));
   process.on('SIGINT', () => {
@@ -144,7 +160,7 @@ async function main() {
     const runnable = [];
     for (const m of chosen) {
       const [id, check, file, original] = m;
-      const n = readFileSync(join(root, file), 'utf8').split(original).length - 1;
+      const n = matches(file, original);
       if (n !== 1) rows.push({ id, check, test: m[5], result: `STALE (${n} matches)`, ms: 0 });
       else runnable.push(m);
     }
