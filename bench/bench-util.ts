@@ -34,6 +34,11 @@ export const silentRelayLogger: RelayLogger = {
   },
 };
 
+/** Milliseconds since `t0`, a `process.hrtime.bigint()` reading. */
+export function msSince(t0: bigint): number {
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -10,9 +10,9 @@
  *   at least 7). Two more references split the pinhole's cost between the kernel and talkgate: a
  *   stateful filter (conntrack, `ct state established,related accept`, no NAT: any firewall that
  *   tracks connections) and a static port forward (the same plus a fixed DNAT and masquerade: the
- *   least a NAT firewall can do for this flow), each a hand-written table of its own (REF_TABLE). The primary verdict is CPU, not Gbit/s: all namespaces share one kernel, so the
- *   forwarding work shows as softirq time in /proc/stat (summed over the CPUs). The sender reads it
- *   over its transfer, and over an idle window of BASELINE_MS just before it (the rate other
+ *   least a NAT firewall can do for this flow), each a hand-written table of its own (REF_TABLE).
+ *   The primary verdict is CPU, not Gbit/s: all namespaces share one kernel, so the forwarding work
+ *   shows as softirq time in /proc/stat (summed over the CPUs). The sender reads it over its transfer, and over an idle window of BASELINE_MS just before it (the rate other
  *   processes on this shared machine cause meanwhile, subtracted in proportion to the transfer's
  *   duration); softirq CPU per GB pinhole / routing, per round, median within 10 %. Secondary:
  *   Gbit/s pinhole / routing, median >= 0.95. System + irq time per GB is printed beside it (it also

@@ -24,7 +24,7 @@ import type { DataPathRequest } from '../src/gateway/session/session-types.js';
 import { PrivilegedChannel } from '../src/privsep/privileged-channel.js';
 import { systemClock } from '../src/shared/clock.js';
 import { cpus, loadavg } from 'node:os';
-import { fmt, median, quantile, sleep } from './bench-util.js';
+import { fmt, median, msSince, quantile, sleep } from './bench-util.js';
 import { machineLine, ratios, roundsLine, verdictLine } from './verdict.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -64,6 +64,18 @@ const request = (n: number): DataPathRequest => ({
 
 const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined, error: () => undefined };
 
+/** Resolves at the next IPC message `t` that `from` (the worker's process, or the privileged side's child) receives. */
+function nextMessage<T>(from: NodeJS.EventEmitter, t: string): Promise<T> {
+  return new Promise((resolve) => {
+    const on = (m: { t: string }): void => {
+      if (m.t !== t) return;
+      from.off('message', on);
+      resolve(m as T);
+    };
+    from.on('message', on);
+  });
+}
+
 /** The worker side: times each open it asks the privileged side for. */
 function worker(): void {
   const channel = new PrivilegedChannel((m) => process.send?.(m));
@@ -76,16 +88,10 @@ function worker(): void {
       const echoes: number[] = [];
       for (let i = 0; i < count; i++) {
         const t0 = process.hrtime.bigint();
-        await new Promise<void>((resolve) => {
-          const on = (e: { t: string }): void => {
-            if (e.t !== 'echo') return;
-            process.off('message', on);
-            resolve();
-          };
-          process.on('message', on);
-          process.send?.({ t: 'echo' });
-        });
-        echoes.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        const echoed = nextMessage<unknown>(process, 'echo');
+        process.send?.({ t: 'echo' });
+        await echoed;
+        echoes.push(msSince(t0));
       }
       const times: number[] = [];
       const cpu0 = process.cpuUsage();
@@ -93,7 +99,7 @@ function worker(): void {
         const r = request(first + i);
         const t0 = process.hrtime.bigint();
         const reply = await channel.request('open', { request: r });
-        times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        times.push(msSince(t0));
         if (!reply.ok) throw new Error(`open refused: ${reply.code} ${reply.message}`);
       }
       const cpu = process.cpuUsage(cpu0);
@@ -121,7 +127,7 @@ async function inner(opens: number, rounds: number): Promise<void> {
     open: async (r: DataPathRequest) => {
       const t0 = process.hrtime.bigint();
       const res = await holes.open(r);
-      opened.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      opened.push(msSince(t0));
       return res;
     },
   };
@@ -134,20 +140,12 @@ async function inner(opens: number, rounds: number): Promise<void> {
     if (m.t !== 'req') return;
     const t0 = process.hrtime.bigint();
     void service.handle(m.req).then((reply) => {
-      handled.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      handled.push(msSince(t0));
       child.send(reply);
     });
   });
   /** Resolves at the worker's message `t`. */
-  const workerSays = <T>(t: string): Promise<T> =>
-    new Promise((resolve) => {
-      const on = (m: { t: string }): void => {
-        if (m.t !== t) return;
-        child.off('message', on);
-        resolve(m as T);
-      };
-      child.on('message', on);
-    });
+  const workerSays = <T>(t: string): Promise<T> => nextMessage<T>(child, t);
 
   console.log(`privilege boundary per hole open: ${rounds} interleaved rounds x ${opens} opens per path, libnftables in a private netns`);
   const added: number[] = [];
@@ -168,7 +166,7 @@ async function inner(opens: number, rounds: number): Promise<void> {
       const r = request(next++);
       const t0 = process.hrtime.bigint();
       const res = await holes.open(r);
-      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      times.push(msSince(t0));
       if (!res.ok) throw new Error(`open failed: ${res.reason} ${res.detail}`);
     }
     const c1 = process.cpuUsage(c0);

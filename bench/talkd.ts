@@ -26,6 +26,7 @@ import { RequestType } from '../src/protocol/talk-types.js';
 import { bindUdpSocketFd, socketLocalAddress } from '../src/native/fd-datagram-endpoint.js';
 import { libc } from '../src/native/libc.js';
 import { machineLine, MIN_ROUNDS, procCpuMs, ratios, roundsLine, verdictLine } from './verdict.js';
+import { msSince } from './bench-util.js';
 
 const BENCH_REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 20_000);
 const BENCH_MS = Number(process.env['BENCH_MS'] ?? 5_000);
@@ -75,7 +76,7 @@ async function worker(port: number, deadline: number, budget: { left: number }):
         });
         s.send(msg, port, '127.0.0.1');
       });
-      if (ok) lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      if (ok) lat.push(msSince(t0));
       else lost++;
     }
   } finally {
